@@ -1,0 +1,74 @@
+"""Assembly: one FastAPI application serving /graphql, /api/v1 and the operations endpoints."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from stateset_gateway import __version__, ops
+from stateset_gateway.config import Settings, load_settings
+from stateset_gateway.db.engine import Database
+from stateset_gateway.middleware import RequestContextMiddleware
+from stateset_gateway.observability import Metrics, configure_logging
+from stateset_gateway.rest_compat import errors as rest_errors
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or load_settings()
+    configure_logging(settings.logging.level, settings.logging.file)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        db = Database(settings)
+        app.state.db = db
+        app.state.redis = None
+        if settings.redis_url:
+            from redis.asyncio import Redis
+
+            app.state.redis = Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
+        try:
+            await db.warm_up()
+        except Exception:  # readiness reports it; the process still starts and recovers by itself
+            pass
+        try:
+            yield
+        finally:
+            if app.state.redis is not None:
+                await app.state.redis.aclose()
+            await db.dispose()
+
+    app = FastAPI(
+        title="StateSet Gateway",
+        version=__version__,
+        description="GraphQL at /graphql (primary) and the StateSet API v1 REST compatibility layer at /api/v1.",
+        openapi_url="/api/v1/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.metrics = Metrics()
+
+    rest_errors.install(app)
+    app.include_router(ops.router)
+
+    if settings.server.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.server.cors_origins,
+            allow_methods=settings.server.cors_methods,
+            allow_headers=settings.server.cors_headers,
+            expose_headers=["X-Request-ID", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset",
+                            "Retry-After"],
+        )
+    app.add_middleware(
+        RequestContextMiddleware,
+        metrics=app.state.metrics,
+        render_error=rest_errors.render,
+        max_body_bytes=settings.server.max_body_bytes,
+        timeout_seconds=settings.server.request_timeout,
+    )
+    return app

@@ -1,0 +1,169 @@
+"""`stateset-cli`: serve, migrate, seed, config. Every command reads the same settings as the server."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from stateset_gateway.config import ConfigError, Settings, load_settings, masked
+
+T = TypeVar("T")
+
+app = typer.Typer(help="StateSet Gateway: GraphQL and REST over orders, inventory, returns and shipments.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+migrate_app = typer.Typer(help="Schema migrations (Alembic).", no_args_is_help=True)
+config_app = typer.Typer(help="Configuration.", no_args_is_help=True)
+app.add_typer(migrate_app, name="migrate")
+app.add_typer(config_app, name="config")
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except ConfigError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+
+
+def _with_db(settings: Settings, work: Callable[[Any], Awaitable[T]]) -> T:
+    from stateset_gateway.db.engine import Database
+
+    async def run() -> T:
+        db = Database(settings)
+        try:
+            return await work(db)
+        finally:
+            await db.dispose()
+
+    try:
+        return asyncio.run(run())
+    except Exception as exc:
+        from stateset_gateway.errors import to_domain_error
+
+        error = to_domain_error(exc)
+        if error is None:
+            raise
+        typer.echo(f"Error: {error.message} ({error.code.value})", err=True)
+        raise typer.Exit(1) from None
+
+
+@migrate_app.command("up")
+def migrate_up(revision: str = typer.Argument("head", help="Target revision.")) -> None:
+    """Apply migrations up to REVISION (default: head)."""
+    from stateset_gateway.db import migrate
+
+    settings = _settings()
+    _with_db(settings, lambda db: migrate.upgrade(db.write_engine, revision))
+    typer.echo(f"Migrated {settings.database_kind} database up to {revision}.")
+
+
+@migrate_app.command("down")
+def migrate_down(revision: str = typer.Argument("-1", help="Target revision: -1 (default), an id, or base.")) -> None:
+    """Roll back to REVISION (default: the previous one)."""
+    from stateset_gateway.db import migrate
+
+    settings = _settings()
+    _with_db(settings, lambda db: migrate.downgrade(db.write_engine, revision))
+    typer.echo(f"Rolled {settings.database_kind} database back to {revision}.")
+
+
+@migrate_app.command("status")
+def migrate_status() -> None:
+    """Show the applied and pending migrations."""
+    from stateset_gateway.db import migrate
+
+    status = _with_db(_settings(), lambda db: migrate.status(db.engine))
+    typer.echo(f"current: {status.current or '(none)'}")
+    typer.echo(f"head:    {status.head}")
+    typer.echo("up to date" if status.up_to_date else f"pending: {', '.join(status.pending)}")
+
+
+@config_app.command("show")
+def config_show() -> None:
+    """Print the effective configuration, secrets masked."""
+    typer.echo(json.dumps(masked(_settings()), indent=2))
+
+
+@app.command()
+def seed(
+    customers: Annotated[int, typer.Option(min=1, help="Customers to create.")] = 200,
+    products: Annotated[int, typer.Option(min=1, help="Products to create.")] = 50,
+    orders: Annotated[int, typer.Option(min=0, help="Orders to create, in every status.")] = 1000,
+    rng_seed: Annotated[int, typer.Option("--seed", help="Random seed, for repeatable data.")] = 7,
+) -> None:
+    """Write realistic demo data in bulk (migrating the schema first when it is behind)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from stateset_gateway.db import migrate
+    from stateset_gateway.seed import SeedSize
+    from stateset_gateway.seed import seed as run_seed
+
+    settings = _settings()
+    started = time.perf_counter()
+    with Progress(TextColumn("{task.description:<10}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  transient=False) as bar:
+        totals = {"customers": customers, "products": products, "orders": orders}
+        tasks = {name: bar.add_task(name, total=total) for name, total in totals.items()}
+
+        def progress(label: str, n: int) -> None:
+            if label == "items":
+                return
+            bar.advance(tasks[label], n)
+
+        async def work(db: Any) -> Any:
+            await migrate.upgrade(db.write_engine)
+            return await run_seed(db, SeedSize(customers, products, orders), rng_seed=rng_seed, progress=progress)
+
+        report = _with_db(settings, work)
+    typer.echo(
+        f"Seeded {report.customers} customers, {report.products} products in {report.locations} locations, "
+        f"{report.orders} orders with {report.items} items in {time.perf_counter() - started:.1f}s."
+    )
+
+
+@app.command()
+def serve(
+    demo: Annotated[bool, typer.Option(help="On an empty database, add demo data first.")] = False,
+    reload: Annotated[bool, typer.Option(help="Restart on code changes (development).")] = False,
+) -> None:
+    """Run the gateway with uvicorn on APP__HOST:APP__PORT (default 127.0.0.1:8080)."""
+    import uvicorn
+
+    settings = _settings()
+
+    async def prepare(db: Any) -> list[str]:
+        from stateset_gateway import startup
+
+        return await startup.prepare(db, settings, demo=demo)
+
+    for line in _with_db(settings, prepare):
+        typer.echo(line)
+    typer.echo(f"GraphiQL:  http://{settings.host}:{settings.port}/graphql")
+    typer.echo(f"REST docs: http://{settings.host}:{settings.port}/docs")
+    uvicorn.run(
+        "stateset_gateway.app:create_app",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=None if reload else settings.server.workers,
+        reload=reload,
+        log_config=None,
+        access_log=False,
+    )
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

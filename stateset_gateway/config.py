@@ -1,0 +1,188 @@
+"""Settings: built-in defaults < config/default.toml < config/{APP_ENV}.toml < APP__ environment variables.
+
+The keys are the ones the troubleshooting guide names (APP__PORT, APP__DATABASE_URL, [database]
+max_connections, ...). A bad value stops start-up with a message naming the key (`load_settings`).
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+DEFAULT_JWT_SECRET = "dev-secret-change-me"
+
+
+class DatabaseSettings(BaseModel):
+    max_connections: int = Field(20, ge=1, le=1000)
+    min_connections: int = Field(1, ge=0, le=1000)
+    connect_timeout: float = Field(
+        30, gt=0, description="Seconds; values of 1000 or more are read as milliseconds (30000 = 30 s)."
+    )
+    idle_timeout: int = Field(600, ge=1, description="Seconds before an idle pooled connection is recycled.")
+    lock_timeout_ms: int = Field(5000, ge=1, description="Wait for a locked row before RESOURCE_LOCKED.")
+    echo: bool = False
+
+    @property
+    def connect_timeout_seconds(self) -> float:
+        return self.connect_timeout / 1000 if self.connect_timeout >= 1000 else self.connect_timeout
+
+
+class ServerSettings(BaseModel):
+    cors_origins: list[str] = Field(default_factory=list)
+    cors_methods: list[str] = Field(default_factory=lambda: ["GET", "POST", "PUT", "DELETE", "PATCH"])
+    cors_headers: list[str] = Field(
+        default_factory=lambda: ["Authorization", "Content-Type", "X-API-Key", "Idempotency-Key", "X-Request-ID"]
+    )
+    request_timeout: float = Field(30, gt=0, description="Seconds before a request answers 504 TIMEOUT.")
+    max_body_bytes: int = Field(1_048_576, ge=1024, description="Larger bodies answer 413 PAYLOAD_TOO_LARGE.")
+    workers: int = Field(1, ge=1, le=64)
+
+
+class CacheSettings(BaseModel):
+    max_size_mb: int = Field(128, ge=1)
+
+
+class LoggingSettings(BaseModel):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    file: Path | None = Field(None, description="Also write JSON log lines here, e.g. logs/stateset.log.")
+
+
+class AuthSettings(BaseModel):
+    jwt_secret: SecretStr = SecretStr(DEFAULT_JWT_SECRET)
+    jwt_issuer: str = "stateset-gateway"
+    jwt_audience: str = "stateset-api"
+    access_token_ttl_seconds: int = Field(15 * 60, ge=10)
+    refresh_token_ttl_seconds: int = Field(7 * 24 * 3600, ge=60)
+
+
+class GraphQLSettings(BaseModel):
+    default_page_size: int = Field(20, ge=1, le=250)
+    max_page_size: int = Field(100, ge=1, le=250)
+    graphiql: bool = True
+
+
+class BusinessSettings(BaseModel):
+    return_window_days: int = Field(30, ge=0)
+    default_currency: str = Field("USD", min_length=3, max_length=3)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="APP__", env_nested_delimiter="__", extra="ignore", validate_default=True
+    )
+
+    env: str = Field(default_factory=lambda: os.environ.get("APP_ENV", "development"))
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=1, le=65535)
+    database_url: str = "sqlite:///stateset.db"
+    redis_url: str | None = None
+    auto_migrate: bool | None = Field(
+        None, description="Bring the schema up to date on `serve`; unset means on for SQLite, off otherwise."
+    )
+    rate_limit: str = "100/minute"
+    tls_verify: bool = True
+
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    server: ServerSettings = Field(default_factory=ServerSettings)
+    cache: CacheSettings = Field(default_factory=CacheSettings)
+    logging: LoggingSettings = Field(default_factory=LoggingSettings)
+    auth: AuthSettings = Field(default_factory=AuthSettings)
+    graphql: GraphQLSettings = Field(default_factory=GraphQLSettings)
+    business: BusinessSettings = Field(default_factory=BusinessSettings)
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        from stateset_gateway.db.urls import to_sqlalchemy_url
+
+        to_sqlalchemy_url(value)  # raises ValueError naming what is wrong
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        if not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must start with redis://, rediss:// or unix://")
+        return value
+
+    @cached_property
+    def is_development(self) -> bool:
+        return self.env in {"development", "dev", "test", "local"}
+
+    @property
+    def database_kind(self) -> str:
+        from stateset_gateway.db.urls import database_kind
+
+        return database_kind(self.database_url)
+
+    @property
+    def should_auto_migrate(self) -> bool:
+        return self.auto_migrate if self.auto_migrate is not None else self.database_kind == "sqlite"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        config_dir = Path(os.environ.get("APP_CONFIG_DIR", "config"))
+        app_env = os.environ.get("APP_ENV", "development")
+        files = [config_dir / "default.toml", config_dir / f"{app_env}.toml"]
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=[f for f in files if f.is_file()])
+        return (init_settings, env_settings, toml)
+
+
+class ConfigError(Exception):
+    """Start-up refused: the message names each offending key as an operator would set it."""
+
+
+def _env_name(loc: tuple[Any, ...]) -> str:
+    return "APP__" + "__".join(str(part).upper() for part in loc)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    try:
+        settings = Settings(**overrides)
+    except ValidationError as exc:
+        lines = [
+            f"  {_env_name(err['loc'])} ({'.'.join(map(str, err['loc']))}): {err['msg']}" for err in exc.errors()
+        ]
+        raise ConfigError("Invalid configuration:\n" + "\n".join(lines)) from None
+    if not settings.is_development:
+        secret = settings.auth.jwt_secret.get_secret_value()
+        if secret == DEFAULT_JWT_SECRET or len(secret) < 32:
+            raise ConfigError(
+                "Invalid configuration:\n  APP__AUTH__JWT_SECRET (auth.jwt_secret): outside development the JWT "
+                "secret must be set to a random value of at least 32 characters"
+            )
+    return settings
+
+
+def masked(settings: Settings) -> dict[str, Any]:
+    """The effective configuration for `config show`: secrets and URL passwords masked."""
+    from sqlalchemy.engine import make_url
+
+    data = settings.model_dump(mode="json")
+    data["auth"]["jwt_secret"] = "********"
+    for key in ("database_url", "redis_url"):
+        if data.get(key) and "@" in data[key]:
+            try:
+                data[key] = make_url(data[key]).render_as_string(hide_password=True)
+            except Exception:
+                data[key] = "********"
+    return data

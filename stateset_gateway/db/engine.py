@@ -1,0 +1,116 @@
+"""The engine and sessions for SQLite (embedded default) or PostgreSQL.
+
+SQLite: WAL and a busy timeout so concurrent writers wait instead of failing, foreign keys on, and
+write transactions opened with BEGIN IMMEDIATE so two writers never deadlock upgrading a read lock
+(that is how concurrent orders never oversell there). PostgreSQL: a bounded pool from `[database]`,
+pre-ping so the gateway recovers by itself when the server comes back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import event, text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import NullPool
+
+from stateset_gateway.config import Settings
+from stateset_gateway.db.urls import to_sqlalchemy_url
+
+
+def _sqlite_engine(settings: Settings, *, immediate: bool) -> AsyncEngine:
+    url = to_sqlalchemy_url(settings.database_url)
+    busy_ms = int(settings.database.connect_timeout_seconds * 1000)
+    engine = create_async_engine(
+        url,
+        echo=settings.database.echo,
+        connect_args={"timeout": settings.database.connect_timeout_seconds},
+        # The in-memory database lives in one connection; files get a small pool of threads.
+        poolclass=NullPool if url.database in (None, "", ":memory:") else None,
+    )
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we emit BEGIN ourselves, below
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    begin = "BEGIN IMMEDIATE" if immediate else "BEGIN"
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql(begin)
+
+    return engine
+
+
+def _postgres_engine(settings: Settings) -> AsyncEngine:
+    db = settings.database
+    return create_async_engine(
+        to_sqlalchemy_url(settings.database_url),
+        echo=db.echo,
+        pool_size=db.max_connections,
+        max_overflow=0,
+        pool_timeout=db.connect_timeout_seconds,
+        pool_recycle=db.idle_timeout,
+        pool_pre_ping=True,
+        connect_args={
+            "timeout": db.connect_timeout_seconds,
+            "server_settings": {"lock_timeout": str(db.lock_timeout_ms), "application_name": "stateset-gateway"},
+        },
+    )
+
+
+class Database:
+    """Engines plus session factories. `reader()` for queries, `writer()` for operations that change data."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.kind = settings.database_kind
+        if self.kind == "sqlite":
+            self.engine = _sqlite_engine(settings, immediate=False)
+            self.write_engine = _sqlite_engine(settings, immediate=True)
+        else:
+            self.engine = _postgres_engine(settings)
+            self.write_engine = self.engine
+        self._read_sessions = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
+        self._write_sessions = async_sessionmaker(self.write_engine, expire_on_commit=False, autoflush=False)
+
+    @asynccontextmanager
+    async def reader(self) -> AsyncIterator[AsyncSession]:
+        """A short session for reads; it never writes, so nothing is committed."""
+        async with self._read_sessions() as session:
+            yield session
+
+    @asynccontextmanager
+    async def writer(self) -> AsyncIterator[AsyncSession]:
+        """One transaction: committed when the block ends, rolled back whole if it raises."""
+        async with self._write_sessions() as session, session.begin():
+            yield session
+
+    async def ping(self, timeout: float = 2.0) -> None:
+        async def _ping() -> None:
+            async with self.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+
+        await asyncio.wait_for(_ping(), timeout)
+
+    async def warm_up(self) -> None:
+        """Open `min_connections` pooled connections ahead of traffic (PostgreSQL)."""
+        if self.kind != "postgresql" or self.settings.database.min_connections <= 0:
+            return
+        conns = [await self.engine.connect() for _ in range(self.settings.database.min_connections)]
+        for conn in conns:
+            await conn.close()
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+        if self.write_engine is not self.engine:
+            await self.write_engine.dispose()

@@ -1,0 +1,40 @@
+"""Driver exceptions -> domain errors, in one place for every database and transport."""
+
+from __future__ import annotations
+
+import asyncio
+
+from sqlalchemy import exc as sa_exc
+
+from stateset_gateway import errors
+
+
+def _text(exc: BaseException) -> str:
+    orig = getattr(exc, "orig", None)
+    return f"{type(orig).__name__ if orig else ''} {orig or exc}".lower()
+
+
+def translate_db_error(exc: BaseException) -> errors.DomainError | None:
+    if isinstance(exc, sa_exc.TimeoutError):  # pool exhausted
+        return errors.ServiceUnavailable("Timeout acquiring connection from pool")
+    if isinstance(exc, (ConnectionError, OSError, asyncio.TimeoutError)) and not isinstance(
+        exc, FileNotFoundError
+    ):
+        return errors.ServiceUnavailable("Database is unreachable")
+    if not isinstance(exc, sa_exc.DBAPIError):
+        return None
+    message = _text(exc)
+    if "database is locked" in message or "lock" in message and "timeout" in message:
+        return errors.ResourceLocked()
+    if "locknotavailable" in message or "deadlock" in message:
+        return errors.ResourceLocked()
+    if exc.connection_invalidated or isinstance(exc, sa_exc.InterfaceError) or any(
+        marker in message
+        for marker in ("connection refused", "connection is closed", "cannotconnectnow", "connectiondoesnotexist",
+                       "unable to open database", "terminating connection", "the database system is")
+    ):
+        return errors.ServiceUnavailable("Database is unreachable")
+    if isinstance(exc, sa_exc.IntegrityError) and "foreign key" in message:
+        return errors.ValidationFailed({"reference": ["A referenced resource does not exist"]},
+                                       "FOREIGN KEY constraint failed")
+    return None

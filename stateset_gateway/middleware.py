@@ -1,0 +1,138 @@
+"""One pure-ASGI middleware for what every request needs: an id, a body limit, a timeout, a log
+line and a metric, and a last line of defence that turns any escaped exception into INTERNAL_ERROR.
+
+Pure ASGI (not BaseHTTPMiddleware) because it sits on the hot path of every request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from stateset_gateway import errors
+from stateset_gateway.observability import Metrics, new_request_id, request_id_var
+
+log = logging.getLogger("stateset_gateway.http")
+
+Scope = dict[str, Any]
+Message = dict[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+ErrorRenderer = Callable[[errors.DomainError, str], tuple[int, dict[str, str], bytes]]
+
+
+class RequestContextMiddleware:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        metrics: Metrics,
+        render_error: ErrorRenderer,
+        max_body_bytes: int,
+        timeout_seconds: float,
+    ) -> None:
+        self.app = app
+        self.metrics = metrics
+        self.render_error = render_error
+        self.max_body_bytes = max_body_bytes
+        self.timeout_seconds = timeout_seconds
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = _header(scope, b"x-request-id") or new_request_id()
+        request_id = request_id[:128]
+        request_id_var.set(request_id)
+        scope.setdefault("state", {})["request_id"] = request_id
+        started = time.perf_counter()
+        status_holder = {"status": 500, "started": False}
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status_holder["status"] = message["status"]
+                status_holder["started"] = True
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"x-request-id"]
+                headers.append((b"x-request-id", request_id.encode()))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        async def fail(error: errors.DomainError) -> None:
+            if status_holder["started"]:
+                return
+            status, headers, body = self.render_error(error, request_id)
+            await send_with_id(
+                {
+                    "type": "http.response.start",
+                    "status": status,
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+                    + [(k.lower().encode(), v.encode()) for k, v in headers.items()],
+                }
+            )
+            await send_with_id({"type": "http.response.body", "body": body})
+
+        length = _header(scope, b"content-length")
+        try:
+            if length is not None and length.isdigit() and int(length) > self.max_body_bytes:
+                await fail(errors.PayloadTooLarge(f"Request body exceeds {self.max_body_bytes} bytes"))
+            else:
+                await asyncio.wait_for(
+                    self.app(scope, self._limited(receive), send_with_id), timeout=self.timeout_seconds
+                )
+        except TimeoutError:
+            await fail(errors.RequestTimeout(f"Request exceeded {self.timeout_seconds:g}s"))
+        except _BodyTooLarge:
+            await fail(errors.PayloadTooLarge(f"Request body exceeds {self.max_body_bytes} bytes"))
+        except Exception as exc:  # the last line of defence: never a bare 500
+            error = errors.to_domain_error(exc)
+            if error is None:
+                log.exception("unhandled exception", extra={"path": scope.get("path")})
+                error = errors.InternalError()
+            await fail(error)
+        finally:
+            elapsed = time.perf_counter() - started
+            route = scope.get("route")
+            route_path = getattr(route, "path", None) or "unmatched"
+            self.metrics.request_duration.labels(scope["method"], route_path, str(status_holder["status"])).observe(
+                elapsed
+            )
+            log.info(
+                "request",
+                extra={
+                    "method": scope["method"],
+                    "path": scope["path"],
+                    "status": status_holder["status"],
+                    "duration_ms": round(elapsed * 1000, 2),
+                },
+            )
+
+    def _limited(self, receive: Receive) -> Receive:
+        """Count streamed bytes too: a chunked body without Content-Length is held to the same limit."""
+        seen = 0
+        limit = self.max_body_bytes
+
+        async def wrapped() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > limit:
+                    raise _BodyTooLarge
+            return message
+
+        return wrapped
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key.lower() == name:
+            return value.decode("latin-1")
+    return None

@@ -1,0 +1,82 @@
+"""DomainError -> the documented REST error payload (CONTRACT section 2), rendered in one place."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from stateset_gateway import errors
+
+
+def error_body(error: errors.DomainError, request_id: str | None) -> dict[str, Any]:
+    body: dict[str, Any] = {"code": error.code.value, "message": error.message, "status": error.status}
+    if error.details:
+        body["details"] = error.details
+    if isinstance(error, errors.InsufficientPermissions):
+        body["required_permission"] = error.required_permission
+    body["request_id"] = request_id
+    return {"error": body}
+
+
+def render(error: errors.DomainError, request_id: str | None) -> tuple[int, dict[str, str], bytes]:
+    return error.status, error.headers(), orjson.dumps(error_body(error, request_id))
+
+
+def error_response(error: errors.DomainError, request: Request) -> Response:
+    request_id = getattr(request.state, "request_id", None)
+    status, headers, body = render(error, request_id)
+    return Response(body, status_code=status, headers=headers, media_type="application/json")
+
+
+def validation_details(exc: RequestValidationError) -> dict[str, list[str]]:
+    """FastAPI's error list -> {"field": ["message", ...]}; `body.email` becomes `email`."""
+    details: dict[str, list[str]] = {}
+    for err in exc.errors():
+        loc = [str(part) for part in err.get("loc", ()) if part not in ("body", "query", "path", "header")]
+        field = ".".join(loc) or "body"
+        message = err.get("msg", "Invalid value")
+        if err.get("type") == "missing":
+            message = f"{field.split('.')[-1].replace('_', ' ').capitalize()} is required"
+        elif err.get("type") == "json_invalid":
+            field, message = "body", f"Malformed JSON: {err.get('ctx', {}).get('error', 'invalid')}"
+        details.setdefault(field, []).append(message)
+    return details
+
+
+def install(app: FastAPI) -> None:
+    """Every error the framework raises leaves in the documented shape."""
+
+    @app.exception_handler(errors.DomainError)
+    async def _domain(request: Request, exc: errors.DomainError) -> Response:
+        return error_response(exc, request)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
+        return error_response(errors.ValidationFailed(validation_details(exc)), request)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        error: errors.DomainError
+        if exc.status_code == 404:
+            error = errors.NotFound(f"No route for {request.method} {request.url.path}")
+        elif exc.status_code == 405:
+            error = errors.MethodNotAllowed(f"Method {request.method} is not allowed for {request.url.path}")
+        elif exc.status_code == 413:
+            error = errors.PayloadTooLarge()
+        elif exc.status_code in (400, 422):
+            error = errors.ValidationFailed({"body": [str(exc.detail)]})
+        elif exc.status_code == 401:
+            error = errors.InvalidToken()
+        else:
+            error = errors.InternalError() if exc.status_code >= 500 else errors.ValidationFailed(
+                {"request": [str(exc.detail)]}
+            )
+        response = error_response(error, request)
+        if exc.status_code == 405 and exc.headers:
+            response.headers["Allow"] = exc.headers.get("Allow", "")
+        return response

@@ -1,0 +1,191 @@
+"""Realistic demo data, written in bulk: customers, products, stock in a few locations, and orders
+in every status whose reservations and stock agree with their status.
+
+Inserts go through SQLAlchemy Core `executemany` in chunks: 100,000 orders in seconds, not minutes.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from stateset_gateway.db.engine import Database
+from stateset_gateway.db.models import (
+    Customer,
+    CustomerAddress,
+    InventoryBalance,
+    InventoryLocation,
+    InventoryReservation,
+    Order,
+    OrderItem,
+    OrderStatus,
+    Product,
+    ReservationStatus,
+    Shipment,
+)
+from stateset_gateway.resolvers.orders_rules import fulfillment_for, payment_for
+
+FIRST = ["Ava", "Liam", "Noah", "Emma", "Mia", "Lucas", "Zoe", "Ethan", "Isla", "Omar", "Yuki", "Priya", "Mateo",
+         "Chloe", "Amara", "Leo", "Sofia", "Kai", "Nora", "Ravi"]
+LAST = ["Smith", "Garcia", "Chen", "Okafor", "Müller", "Rossi", "Kim", "Singh", "Dubois", "Silva", "Novak",
+        "Haddad", "Tanaka", "Brown", "Lopez", "Nguyen"]
+ADJ = ["Classic", "Organic", "Ultra", "Everyday", "Premium", "Trail", "Studio", "Compact", "Merino", "Recycled"]
+NOUN = ["Tee", "Hoodie", "Backpack", "Bottle", "Sneaker", "Mug", "Jacket", "Cap", "Sock Pack", "Tote",
+        "Blanket", "Lamp"]
+CITIES = [("Austin", "TX", "78701", "US"), ("Portland", "OR", "97205", "US"), ("Toronto", "ON", "M5V 2T6", "CA"),
+          ("Berlin", None, "10115", "DE"), ("Lyon", None, "69002", "FR")]
+LOCATIONS = [("WH-EAST", "East Warehouse"), ("WH-WEST", "West Warehouse"), ("STORE-01", "Flagship Store")]
+# How often each status appears; most orders in a live shop have been delivered.
+STATUS_WEIGHTS = {
+    OrderStatus.PENDING: 8, OrderStatus.CONFIRMED: 8, OrderStatus.PROCESSING: 8, OrderStatus.ON_HOLD: 3,
+    OrderStatus.SHIPPED: 10, OrderStatus.DELIVERED: 50, OrderStatus.CANCELLED: 8, OrderStatus.REFUNDED: 3,
+    OrderStatus.EXCHANGED: 2,
+}
+OPEN_STATUSES = {OrderStatus.PENDING, OrderStatus.CONFIRMED, OrderStatus.PROCESSING, OrderStatus.ON_HOLD}
+SHIPPED_STATUSES = {OrderStatus.SHIPPED, OrderStatus.DELIVERED, OrderStatus.REFUNDED, OrderStatus.EXCHANGED}
+
+CHUNK = 5000
+Progress = Callable[[str, int], None]
+
+
+@dataclass(frozen=True)
+class SeedSize:
+    customers: int = 200
+    products: int = 50
+    orders: int = 1000
+    max_items_per_order: int = 5
+
+
+@dataclass(frozen=True)
+class SeedReport:
+    customers: int
+    products: int
+    locations: int
+    orders: int
+    items: int
+
+
+async def _bulk(session: AsyncSession, model: Any, rows: Sequence[dict[str, Any]], progress: Progress | None,
+                label: str) -> None:
+    for start in range(0, len(rows), CHUNK):
+        chunk = rows[start : start + CHUNK]
+        await session.execute(insert(model.__table__), chunk)
+        if progress:
+            progress(label, len(chunk))
+
+
+async def is_empty(db: Database) -> bool:
+    async with db.reader() as session:
+        return (await session.scalar(select(func.count()).select_from(Customer))) == 0
+
+
+async def seed(db: Database, size: SeedSize, *, rng_seed: int = 7, progress: Progress | None = None) -> SeedReport:
+    rng = random.Random(rng_seed)
+    now = datetime.now(UTC)
+    tag = uuid.UUID(int=rng.getrandbits(128)).hex[:6]  # lets a second seed run add data beside the first
+
+    customers = [
+        {"id": uuid.UUID(int=rng.getrandbits(128)), "email": f"{FIRST[i % len(FIRST)].lower()}.{i}.{tag}@example.com",
+         "first_name": FIRST[i % len(FIRST)], "last_name": LAST[(i * 7) % len(LAST)],
+         "phone": f"+1555{rng.randrange(10**6, 10**7)}", "created_at": now - timedelta(days=rng.randrange(1, 720)),
+         "updated_at": now, "version": 1}
+        for i in range(size.customers)
+    ]
+    addresses = []
+    for c in customers:
+        city, region, postal, country = rng.choice(CITIES)
+        addresses.append({"id": uuid.UUID(int=rng.getrandbits(128)), "customer_id": c["id"], "kind": "shipping",
+                          "line1": f"{rng.randrange(1, 999)} Market St", "line2": None, "city": city,
+                          "region": region, "postal_code": postal, "country": country, "is_default": True})
+    products = [
+        {"id": uuid.UUID(int=rng.getrandbits(128)), "sku": f"SKU-{tag.upper()}-{i:05d}",
+         "name": f"{ADJ[i % len(ADJ)]} {NOUN[(i // len(ADJ)) % len(NOUN)]}",
+         "description": "Demo product", "price": Decimal(rng.randrange(500, 25000)) / 100, "currency": "USD",
+         "is_active": True, "created_at": now - timedelta(days=800), "updated_at": now, "version": 1}
+        for i in range(size.products)
+    ]
+    async with db.writer() as session:
+        existing = {row.code: row.id for row in (await session.execute(select(InventoryLocation))).all()}
+    locations = [{"id": existing.get(code) or uuid.UUID(int=rng.getrandbits(128)), "code": code, "name": name,
+                  "created_at": now} for code, name in LOCATIONS]
+    new_locations = [loc for loc in locations if loc["code"] not in existing]
+
+    # Stock large enough that every open order's reservation fits.
+    stock: dict[tuple[uuid.UUID, uuid.UUID], dict[str, int]] = {
+        (p["id"], loc["id"]): {"on_hand": rng.randrange(50, 500) + size.orders // max(size.products, 1) * 3,
+                                "reserved": 0}
+        for p in products for loc in locations
+    }
+    orders, items, reservations, shipments = [], [], [], []
+    statuses = list(STATUS_WEIGHTS)
+    weights = list(STATUS_WEIGHTS.values())
+    for n in range(size.orders):
+        status = rng.choices(statuses, weights)[0]
+        customer = customers[rng.randrange(len(customers))]
+        created = now - timedelta(minutes=rng.randrange(1, 60 * 24 * 365))
+        order_id = uuid.UUID(int=rng.getrandbits(128))
+        location = locations[rng.randrange(len(locations))]
+        subtotal = Decimal("0.00")
+        picked = rng.sample(products, k=min(len(products), rng.randint(1, size.max_items_per_order)))
+        for product in picked:
+            qty = rng.randint(1, 3)
+            line = (product["price"] * qty).quantize(Decimal("0.01"))
+            subtotal += line
+            items.append({"id": uuid.UUID(int=rng.getrandbits(128)), "order_id": order_id, "product_id": product["id"],
+                          "sku": product["sku"], "name": product["name"], "quantity": qty,
+                          "unit_price": product["price"], "line_total": line, "created_at": created})
+            if status in OPEN_STATUSES:
+                stock[(product["id"], location["id"])]["reserved"] += qty
+                reservations.append({"id": uuid.UUID(int=rng.getrandbits(128)), "product_id": product["id"],
+                                     "location_id": location["id"], "quantity": qty,
+                                     "status": ReservationStatus.ACTIVE, "order_id": order_id, "reference": None,
+                                     "created_at": created, "updated_at": created, "version": 1})
+        shipping = (subtotal * Decimal("0.05")).quantize(Decimal("0.01"))
+        tax = (subtotal * Decimal("0.08")).quantize(Decimal("0.01"))
+        delivered_at = created + timedelta(days=3) if status in SHIPPED_STATUSES - {OrderStatus.SHIPPED} else None
+        orders.append({"id": order_id, "order_number": f"ORD-{rng.getrandbits(32):08X}", "customer_id": customer["id"],
+                       "status": status, "payment_status": payment_for(status),
+                       "fulfillment_status": fulfillment_for(status), "currency": "USD", "subtotal": subtotal,
+                       "tax_total": tax, "shipping_total": shipping, "discount_total": Decimal("0.00"),
+                       "total": subtotal + tax + shipping,
+                       "shipping_address": {k: v for k, v in addresses[0].items() if k in
+                                            ("line1", "city", "region", "postal_code", "country")},
+                       "billing_address": None, "notes": None, "delivered_at": delivered_at,
+                       "cancelled_at": created + timedelta(hours=2) if status == OrderStatus.CANCELLED else None,
+                       "created_at": created, "updated_at": created, "version": 1})
+        if status in SHIPPED_STATUSES:
+            shipments.append({"id": uuid.UUID(int=rng.getrandbits(128)), "order_id": order_id,
+                              "status": "shipped" if status == OrderStatus.SHIPPED else "delivered",
+                              "carrier": rng.choice(["UPS", "FedEx", "DHL", "USPS"]),
+                              "tracking_number": f"1Z{tag.upper()}{n:010d}", "shipped_at": created + timedelta(days=1),
+                              "delivered_at": delivered_at, "created_at": created, "updated_at": created, "version": 1})
+    # Order numbers are random: make them unique within this run (the database enforces it across runs).
+    seen: set[str] = set()
+    for order in orders:
+        while order["order_number"] in seen:
+            order["order_number"] = f"ORD-{rng.getrandbits(32):08X}"
+        seen.add(order["order_number"])
+    balances = [{"id": uuid.UUID(int=rng.getrandbits(128)), "product_id": pid, "location_id": lid,
+                 "on_hand": max(v["on_hand"], v["reserved"]), "reserved": v["reserved"], "reorder_point": 10,
+                 "created_at": now, "updated_at": now, "version": 1} for (pid, lid), v in stock.items()]
+
+    async with db.writer() as session:
+        await _bulk(session, Customer, customers, progress, "customers")
+        await _bulk(session, CustomerAddress, addresses, None, "addresses")
+        await _bulk(session, Product, products, progress, "products")
+        if new_locations:
+            await _bulk(session, InventoryLocation, new_locations, None, "locations")
+        await _bulk(session, InventoryBalance, balances, None, "inventory")
+        await _bulk(session, Order, orders, progress, "orders")
+        await _bulk(session, OrderItem, items, progress, "items")
+        await _bulk(session, InventoryReservation, reservations, None, "reservations")
+        await _bulk(session, Shipment, shipments, None, "shipments")
+    return SeedReport(len(customers), len(products), len(locations), len(orders), len(items))

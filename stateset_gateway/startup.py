@@ -1,0 +1,29 @@
+"""What `serve` does before it listens: bring the schema up to date, add demo data on request.
+
+Kept apart from the CLI so extensions (the development API key, later) hook in one place.
+"""
+
+from __future__ import annotations
+
+from stateset_gateway.config import Settings
+from stateset_gateway.db import migrate
+from stateset_gateway.db.engine import Database
+
+
+async def prepare(db: Database, settings: Settings, *, demo: bool) -> list[str]:
+    lines: list[str] = []
+    if settings.should_auto_migrate:
+        await migrate.upgrade(db.write_engine)
+        lines.append(f"Database: {settings.database_kind}, schema up to date.")
+    else:
+        status = await migrate.status(db.engine)
+        if not status.up_to_date:
+            lines.append(f"Warning: {len(status.pending)} migration(s) pending; run `stateset-cli migrate up`.")
+    if demo:
+        from stateset_gateway.seed import SeedSize, is_empty, seed
+
+        if await is_empty(db):
+            report = await seed(db, SeedSize(customers=50, products=20, orders=200))
+            lines.append(f"Demo data: {report.customers} customers, {report.products} products, "
+                         f"{report.orders} orders.")
+    return lines

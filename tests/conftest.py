@@ -1,0 +1,116 @@
+"""Fixtures: every database test runs on SQLite and on PostgreSQL (a fresh database per run)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from sqlalchemy import text
+
+from stateset_gateway.app import create_app
+from stateset_gateway.config import Settings, load_settings
+from stateset_gateway.db import migrate
+from stateset_gateway.db.engine import Database
+from stateset_gateway.db.models import metadata
+from tests import services
+
+# Tests must never read a developer's config/ files or environment overrides.
+os.environ["APP_CONFIG_DIR"] = str(Path(__file__).parent / "no-config")
+for _key in [k for k in os.environ if k.startswith("APP__")]:
+    del os.environ[_key]
+
+
+async def _create_pg_database(name: str) -> None:
+    conn = await asyncpg.connect(services.POSTGRES_ADMIN_URL, timeout=5)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+
+
+async def _drop_pg_database(name: str) -> None:
+    conn = await asyncpg.connect(services.POSTGRES_ADMIN_URL, timeout=5)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+def pg_url_for(name: str) -> str:
+    base = services.POSTGRES_ADMIN_URL.rsplit("/", 1)[0]
+    return f"{base}/{name}"
+
+
+@pytest.fixture(scope="session", params=services.backends())
+async def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
+    """A migrated, empty database of each kind, made once per run."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'stateset.db'}"
+        name = None
+    else:
+        name = f"stateset_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+        await _create_pg_database(name)  # fails loudly when PostgreSQL is required but down
+        url = pg_url_for(name)
+    db = Database(load_settings(database_url=url))
+    await migrate.upgrade(db.write_engine)
+    await db.dispose()
+    yield url
+    if name:
+        await _drop_pg_database(name)
+
+
+@pytest.fixture
+def backend(database_url: str) -> str:
+    return "sqlite" if database_url.startswith("sqlite") else "postgresql"
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return load_settings(database_url=database_url)
+
+
+async def _truncate(db: Database) -> None:
+    tables = [t.name for t in reversed(metadata.sorted_tables)]
+    async with db.write_engine.begin() as conn:
+        if db.kind == "postgresql":
+            await conn.execute(text(f"TRUNCATE {', '.join(tables)} CASCADE"))
+        else:
+            for table in tables:
+                await conn.execute(text(f"DELETE FROM {table}"))
+
+
+@pytest.fixture
+async def db(settings: Settings) -> AsyncIterator[Database]:
+    """The test's database handle; every table is emptied after the test."""
+    database = Database(settings)
+    yield database
+    await _truncate(database)
+    await database.dispose()
+
+
+@pytest.fixture
+async def app(settings: Settings, db: Database) -> AsyncIterator[Any]:
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture
+async def client(app: Any) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as c:
+        yield c
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    if not services.redis_available():
+        pytest.skip("Redis is not running here (required in CI)")
+    yield services.REDIS_URL
+

@@ -1,0 +1,97 @@
+"""Health probes, version, metrics, request ids and the error payload for framework-level errors."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+
+async def test_liveness_and_readiness_answer_ok(client: httpx.AsyncClient, backend: str) -> None:
+    live = await client.get("/health")
+    ready = await client.get("/health/readiness")
+    assert live.status_code == 200 and live.json() == {"status": "ok"}
+    assert ready.status_code == 200
+    assert ready.json()["checks"] == {"database": "ok"}
+
+
+async def test_version_names_the_database_kind(client: httpx.AsyncClient, backend: str) -> None:
+    body = (await client.get("/health/version")).json()
+    assert body["version"] == "0.1.0"
+    assert body["database"] == backend
+    assert body["python"].startswith("3.")
+
+
+async def test_unknown_route_answers_documented_not_found(client: httpx.AsyncClient) -> None:
+    response = await client.get("/api/v1/order")
+    assert response.status_code == 404
+    error = response.json()["error"]
+    assert error["code"] == "NOT_FOUND"
+    assert error["status"] == 404
+    assert error["request_id"] == response.headers["x-request-id"]
+
+
+async def test_wrong_method_answers_method_not_allowed(client: httpx.AsyncClient) -> None:
+    response = await client.delete("/health")
+    assert response.status_code == 405
+    assert response.json()["error"]["code"] == "METHOD_NOT_ALLOWED"
+
+
+async def test_request_id_is_echoed_when_given(client: httpx.AsyncClient) -> None:
+    response = await client.get("/health", headers={"X-Request-ID": "req-from-client-1"})
+    assert response.headers["x-request-id"] == "req-from-client-1"
+    generated = (await client.get("/health")).headers["x-request-id"]
+    assert generated.startswith("req-") and generated != "req-from-client-1"
+
+
+async def test_oversized_body_answers_payload_too_large(client: httpx.AsyncClient) -> None:
+    response = await client.post("/health", content=b"x" * 2_000_000, headers={"Content-Type": "application/json"})
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "PAYLOAD_TOO_LARGE"
+
+
+async def test_metrics_expose_request_durations(client: httpx.AsyncClient) -> None:
+    await client.get("/health")
+    text = (await client.get("/metrics")).text
+    assert 'http_request_duration_seconds_count{method="GET",route="/health",status="200"}' in text
+
+
+async def test_unhandled_exception_is_masked_with_request_id(
+    app: object, client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def boom() -> None:
+        raise RuntimeError("secret internal detail")
+
+    app.add_api_route("/api/v1/_boom", boom)  # type: ignore[attr-defined]
+    response = await client.get("/api/v1/_boom")
+    assert response.status_code == 500
+    error = response.json()["error"]
+    assert error["code"] == "INTERNAL_ERROR"
+    assert "secret" not in response.text
+    assert error["request_id"] == response.headers["x-request-id"]
+    assert any(getattr(r, "request_id", None) == error["request_id"] or error["request_id"] in r.getMessage()
+               or r.exc_info for r in caplog.records)
+
+
+async def test_redis_is_checked_by_readiness_when_configured(
+    database_url: str, redis_url: str, db: object
+) -> None:
+    from stateset_gateway.app import create_app
+    from stateset_gateway.config import load_settings
+
+    app = create_app(load_settings(database_url=database_url, redis_url=redis_url))
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+            body = (await c.get("/health/readiness")).json()
+    assert body["checks"] == {"database": "ok", "redis": "ok"}
+
+
+async def test_unreachable_redis_makes_readiness_fail(database_url: str, db: object) -> None:
+    from stateset_gateway.app import create_app
+    from stateset_gateway.config import load_settings
+
+    app = create_app(load_settings(database_url=database_url, redis_url="redis://127.0.0.1:1/0"))
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+            response = await c.get("/health/readiness")
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "SERVICE_UNAVAILABLE"

@@ -1,0 +1,194 @@
+"""Inputs of the operations, validated once here whichever transport they came through.
+
+REST uses these models as request bodies; GraphQL input types are converted to them.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, field_validator
+
+from stateset_gateway.db.models import OrderStatus, ReturnStatus, ShipmentStatus
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=4000)]
+Sku = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+Currency = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^[A-Za-z]{3}$")]
+Price = Annotated[Decimal, Field(ge=0, le=Decimal("9999999999.99"), max_digits=12, decimal_places=2)]
+Quantity = Annotated[int, Field(ge=1, le=1_000_000)]
+
+
+class Input(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class AddressInput(Input):
+    line1: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    line2: Annotated[str, StringConstraints(max_length=200)] | None = None
+    city: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+    region: Annotated[str, StringConstraints(max_length=100)] | None = None
+    postal_code: Annotated[str, StringConstraints(min_length=1, max_length=20)]
+    country: Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{2}$", to_upper=True)]
+
+
+class CustomerAddressInput(AddressInput):
+    kind: Annotated[str, StringConstraints(pattern=r"^(shipping|billing)$")] = "shipping"
+    is_default: bool = False
+
+
+class CustomerCreate(Input):
+    email: EmailStr
+    first_name: Name
+    last_name: Name
+    phone: Annotated[str, StringConstraints(max_length=40)] | None = None
+    addresses: list[CustomerAddressInput] = Field(default_factory=list, max_length=20)
+
+    @field_validator("email")
+    @classmethod
+    def _lower(cls, value: str) -> str:
+        return value.lower()
+
+
+class CustomerUpdate(Input):
+    email: EmailStr | None = None
+    first_name: Name | None = None
+    last_name: Name | None = None
+    phone: Annotated[str, StringConstraints(max_length=40)] | None = None
+    expected_version: int | None = None
+
+    @field_validator("email")
+    @classmethod
+    def _lower(cls, value: str | None) -> str | None:
+        return value.lower() if value else value
+
+
+class CustomerFilter(Input):
+    email: str | None = None
+    search: Annotated[str, StringConstraints(max_length=200)] | None = None
+
+
+class ProductCreate(Input):
+    sku: Sku
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    description: Text | None = None
+    price: Price
+    currency: Currency = "USD"
+    is_active: bool = True
+
+
+class ProductUpdate(Input):
+    sku: Sku | None = None
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
+    description: Text | None = None
+    price: Price | None = None
+    currency: Currency | None = None
+    is_active: bool | None = None
+    expected_version: int | None = None
+
+
+class ProductFilter(Input):
+    search: Annotated[str, StringConstraints(max_length=200)] | None = None
+    sku: str | None = None
+    is_active: bool | None = None
+
+
+class LocationCreate(Input):
+    code: Annotated[str, StringConstraints(min_length=1, max_length=32)]
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+class InventoryFilter(Input):
+    product_id: uuid.UUID | None = None
+    location_id: uuid.UUID | None = None
+    low_stock: bool | None = None
+
+
+class InventoryAdjust(Input):
+    """Change on-hand stock by `delta` (receipts positive, shrinkage negative), creating the level if new."""
+
+    product_id: uuid.UUID
+    location_id: uuid.UUID
+    delta: Annotated[int, Field(ge=-1_000_000, le=1_000_000)]
+    reason: Annotated[str, StringConstraints(max_length=200)] | None = None
+    reorder_point: Annotated[int, Field(ge=0)] | None = None
+
+
+class InventoryReserve(Input):
+    product_id: uuid.UUID
+    quantity: Quantity
+    location_id: uuid.UUID | None = None
+    reference: Annotated[str, StringConstraints(max_length=200)] | None = None
+
+
+class OrderLineInput(Input):
+    product_id: uuid.UUID
+    quantity: Quantity
+    location_id: uuid.UUID | None = None
+
+
+class OrderCreate(Input):
+    customer_id: uuid.UUID
+    items: list[OrderLineInput] = Field(min_length=1, max_length=250)
+    currency: Currency | None = None
+    shipping_address: AddressInput | None = None
+    billing_address: AddressInput | None = None
+    notes: Text | None = None
+
+
+class OrderUpdate(Input):
+    shipping_address: AddressInput | None = None
+    billing_address: AddressInput | None = None
+    notes: Text | None = None
+    expected_version: int | None = None
+
+
+class OrderSortField(StrEnum):
+    CREATED_AT = "created_at"
+    UPDATED_AT = "updated_at"
+    TOTAL = "total"
+    ORDER_NUMBER = "order_number"
+
+
+class OrderFilter(Input):
+    status: OrderStatus | None = None
+    customer_id: uuid.UUID | None = None
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+    search: Annotated[str, StringConstraints(max_length=200)] | None = None
+
+
+class ShipmentCreate(Input):
+    order_id: uuid.UUID
+    carrier: Annotated[str, StringConstraints(min_length=1, max_length=50)]
+    tracking_number: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+
+
+class ShipmentFilter(Input):
+    order_id: uuid.UUID | None = None
+    status: ShipmentStatus | None = None
+
+
+class ReturnLineInput(Input):
+    order_item_id: uuid.UUID
+    quantity: Quantity
+
+
+class ReturnCreate(Input):
+    order_id: uuid.UUID
+    items: list[ReturnLineInput] = Field(min_length=1, max_length=250)
+    reason: Annotated[str, StringConstraints(max_length=1000)] | None = None
+
+
+class ReturnFilter(Input):
+    order_id: uuid.UUID | None = None
+    status: ReturnStatus | None = None
+
+
+def dump(model: BaseModel) -> dict[str, Any]:
+    """Only the fields the caller set: an update never clears what it did not mention."""
+    return model.model_dump(exclude_unset=True, exclude={"expected_version"}, mode="python")

@@ -1,0 +1,303 @@
+"""Order operations: create (reserving stock), update, the status state machine, cancel, add items."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import exc as sa_exc
+from sqlalchemy import func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from stateset_gateway import errors
+from stateset_gateway.db.engine import Database
+from stateset_gateway.db.models import (
+    Customer,
+    Order,
+    OrderItem,
+    OrderStatus,
+    PaymentStatus,
+    Product,
+)
+from stateset_gateway.db.types import utcnow
+from stateset_gateway.resolvers import inventory
+from stateset_gateway.resolvers.common import check_version, get_or_404, parse_id, touch, validate
+from stateset_gateway.resolvers.inputs import (
+    OrderCreate,
+    OrderFilter,
+    OrderLineInput,
+    OrderSortField,
+    OrderUpdate,
+    dump,
+)
+from stateset_gateway.resolvers.orders_rules import (
+    FULFILLED,
+    HOLDS_STOCK,
+    check_transition,
+    fulfillment_for,
+    payment_for,
+)
+from stateset_gateway.resolvers.pagination import (
+    CursorArgs,
+    OffsetArgs,
+    OffsetPage,
+    Page,
+    Sort,
+    count,
+    paginate,
+)
+
+KIND = "Order"
+CENT = Decimal("0.01")
+
+
+def new_order_number() -> str:
+    return f"ORD-{secrets.token_hex(4).upper()}"
+
+
+async def get_order(db: Database, order_id: Any) -> Order:
+    async with db.reader() as session:
+        return await get_or_404(session, Order, order_id, KIND)
+
+
+async def get_order_by_number(db: Database, order_number: str) -> Order:
+    async with db.reader() as session:
+        order = await session.scalar(select(Order).where(Order.order_number == order_number.strip().upper()))
+    if order is None:
+        raise errors.NotFound(f"Order {order_number} not found", {"resource": KIND, "order_number": order_number})
+    return order
+
+
+async def _products(session: AsyncSession, lines: list[OrderLineInput]) -> dict[uuid.UUID, Product]:
+    ids = {line.product_id for line in lines}
+    products = {p.id: p for p in (await session.scalars(select(Product).where(Product.id.in_(ids)))).all()}
+    missing = [str(pid) for pid in ids if pid not in products]
+    if missing:
+        raise errors.NotFound(f"Product {missing[0]} not found", {"resource": "Product", "id": missing[0]})
+    inactive = [str(pid) for pid, p in products.items() if not p.is_active]
+    if inactive:
+        raise errors.ValidationFailed.field("items", f"Product {inactive[0]} is not available for sale")
+    return products
+
+
+def _recompute_totals(order: Order, items: list[OrderItem]) -> None:
+    order.subtotal = sum((item.line_total for item in items), Decimal("0.00")).quantize(CENT)
+    order.total = (order.subtotal + order.tax_total + order.shipping_total - order.discount_total).quantize(CENT)
+
+
+async def create_order(db: Database, data: Any) -> Order:
+    """Price every line from the catalogue and reserve its stock, all in one transaction or nothing."""
+    payload = validate(OrderCreate, data)
+    async with db.writer() as session:
+        await get_or_404(session, Customer, payload.customer_id, "Customer")
+        products = await _products(session, payload.items)
+        currencies = {p.currency for p in products.values()}
+        currency = payload.currency or (currencies.pop() if len(currencies) == 1 else db.settings.business.default_currency)
+        if any(p.currency != currency for p in products.values()):
+            raise errors.ValidationFailed.field("currency", f"All products must be priced in {currency}")
+        order = Order(
+            order_number=new_order_number(),
+            customer_id=payload.customer_id,
+            currency=currency,
+            shipping_address=payload.shipping_address.model_dump() if payload.shipping_address else None,
+            billing_address=payload.billing_address.model_dump() if payload.billing_address else None,
+            notes=payload.notes,
+        )
+        items = [
+            OrderItem(order_id=order.id, product_id=line.product_id, sku=products[line.product_id].sku,
+                      name=products[line.product_id].name, quantity=line.quantity,
+                      unit_price=products[line.product_id].price,
+                      line_total=(products[line.product_id].price * line.quantity).quantize(CENT))
+            for line in payload.items
+        ]
+        _recompute_totals(order, items)
+        await _insert_with_unique_number(session, order)
+        session.add_all(items)
+        await inventory.reserve_lines(
+            session, [inventory.Line(line.product_id, line.quantity, line.location_id) for line in payload.items],
+            order_id=order.id,
+        )
+    return order
+
+
+async def _insert_with_unique_number(session: AsyncSession, order: Order) -> None:
+    """Order numbers are random: on the rare collision, draw another (a savepoint keeps the rest)."""
+    for _ in range(5):
+        try:
+            async with session.begin_nested():
+                session.add(order)
+                await session.flush([order])
+            return
+        except sa_exc.IntegrityError as exc:
+            if "order_number" not in str(exc.orig).lower():
+                raise
+            order.order_number = new_order_number()
+    raise errors.DuplicateEntry("order_number", order.order_number)
+
+
+async def update_order(db: Database, order_id: Any, data: Any) -> Order:
+    payload = validate(OrderUpdate, data)
+    changes = dump(payload)
+    async with db.writer() as session:
+        order = await get_or_404(session, Order, order_id, KIND, lock=True)
+        check_version(order, payload.expected_version)
+        if order.status in FULFILLED:
+            raise errors.OrderAlreadyFulfilled(f"Order is already {order.status} and can no longer be modified")
+        for key, value in changes.items():
+            setattr(order, key, value)
+        if changes:
+            touch(order)
+    return order
+
+
+async def _transition(session: AsyncSession, order: Order, target: str) -> None:
+    """Move one step along the state machine, with the stock and payment effects of that step."""
+    check_transition(order.status, target)
+    if target == OrderStatus.CANCELLED:
+        await inventory.release_for_order(session, order.id)
+        order.cancelled_at = utcnow()
+    elif target == OrderStatus.SHIPPED:
+        await inventory.consume_for_order(session, order.id)
+    elif target == OrderStatus.DELIVERED:
+        order.delivered_at = utcnow()
+    order.status = target
+    if not (target == OrderStatus.CANCELLED and order.payment_status == PaymentStatus.PAID):
+        order.payment_status = payment_for(target)  # a paid, cancelled order stays paid until refunded
+    order.fulfillment_status = fulfillment_for(target)
+    touch(order)
+
+
+async def update_order_status(db: Database, order_id: Any, status: str, expected_version: int | None = None) -> Order:
+    if status not in set(OrderStatus):
+        raise errors.ValidationFailed.field("status", f"Must be one of: {', '.join(OrderStatus)}")
+    async with db.writer() as session:
+        order = await get_or_404(session, Order, order_id, KIND, lock=True)
+        check_version(order, expected_version)
+        await _transition(session, order, status)
+    return order
+
+
+async def cancel_order(db: Database, order_id: Any, reason: str | None = None) -> Order:
+    async with db.writer() as session:
+        order = await get_or_404(session, Order, order_id, KIND, lock=True)
+        await _transition(session, order, OrderStatus.CANCELLED)
+        if reason:
+            order.notes = f"{order.notes}\n" if order.notes else ""
+            order.notes += f"Cancelled: {reason}"[:4000]
+    return order
+
+
+async def delete_order(db: Database, order_id: Any) -> None:
+    """Only orders that never left the warehouse may be erased; their stock is released first."""
+    async with db.writer() as session:
+        order = await get_or_404(session, Order, order_id, KIND, lock=True)
+        if order.status in FULFILLED:
+            raise errors.OrderAlreadyFulfilled(f"Order is already {order.status} and cannot be deleted")
+        if order.status not in (OrderStatus.PENDING, OrderStatus.CANCELLED):
+            raise errors.ValidationFailed.field("status", "Only pending or cancelled orders can be deleted")
+        from stateset_gateway.db.models import InventoryReservation, Return, Shipment
+
+        if await session.scalar(select(func.count()).where(Shipment.order_id == order.id)) or \
+                await session.scalar(select(func.count()).where(Return.order_id == order.id)):
+            raise errors.ValidationFailed.field("id", "Order has shipments or returns and cannot be deleted")
+        await inventory.release_for_order(session, order.id)
+        for res in (await session.scalars(
+            select(InventoryReservation).where(InventoryReservation.order_id == order.id)
+        )).all():
+            res.order_id = None
+            res.reference = f"deleted order {order.order_number}"
+        for item in (await session.scalars(select(OrderItem).where(OrderItem.order_id == order.id))).all():
+            await session.delete(item)
+        await session.flush()
+        await session.delete(order)
+
+
+async def add_order_item(db: Database, order_id: Any, data: Any) -> Order:
+    line = validate(OrderLineInput, data)
+    async with db.writer() as session:
+        order = await get_or_404(session, Order, order_id, KIND, lock=True)
+        if order.status in FULFILLED:
+            raise errors.OrderAlreadyFulfilled(f"Order is already {order.status} and can no longer be modified")
+        if order.status not in HOLDS_STOCK:
+            raise errors.InvalidStatusTransition(order.status, order.status, [])
+        product = (await _products(session, [line]))[line.product_id]
+        if product.currency != order.currency:
+            raise errors.ValidationFailed.field("product_id", f"Product is priced in {product.currency}, "
+                                                              f"the order in {order.currency}")
+        items = list((await session.scalars(select(OrderItem).where(OrderItem.order_id == order.id))).all())
+        item = OrderItem(order_id=order.id, product_id=product.id, sku=product.sku, name=product.name,
+                         quantity=line.quantity, unit_price=product.price,
+                         line_total=(product.price * line.quantity).quantize(CENT))
+        session.add(item)
+        await inventory.reserve_lines(session, [inventory.Line(product.id, line.quantity, line.location_id)],
+                                      order_id=order.id)
+        _recompute_totals(order, [*items, item])
+        touch(order)
+    return order
+
+
+async def list_order_items(db: Database, order_id: Any) -> list[OrderItem]:
+    await get_order(db, order_id)
+    from stateset_gateway.resolvers import loaders
+
+    return (await loaders.items_by_order(db, [parse_id(order_id)]))[0]
+
+
+# ---- queries -------------------------------------------------------------------------------------
+
+SORT_COLUMNS = {
+    OrderSortField.CREATED_AT: Order.created_at,
+    OrderSortField.UPDATED_AT: Order.updated_at,
+    OrderSortField.TOTAL: Order.total,
+    OrderSortField.ORDER_NUMBER: Order.order_number,
+}
+
+
+def _filtered(filters: OrderFilter) -> Any:
+    stmt = select(Order)
+    if filters.status:
+        stmt = stmt.where(Order.status == filters.status)
+    if filters.customer_id:
+        stmt = stmt.where(Order.customer_id == filters.customer_id)
+    if filters.created_from:
+        stmt = stmt.where(Order.created_at >= filters.created_from)
+    if filters.created_to:
+        stmt = stmt.where(Order.created_at <= filters.created_to)
+    if filters.search:
+        term = filters.search.strip()
+        customers = select(Customer.id).where(func.lower(Customer.email).like(f"%{term.lower()}%"))
+        stmt = stmt.where(or_(Order.order_number.like(f"%{term.upper()}%"), Order.customer_id.in_(customers)))
+    return stmt
+
+
+def order_sort(field: str | None, order: str | None) -> Sort:
+    try:
+        column = SORT_COLUMNS[OrderSortField(field or OrderSortField.CREATED_AT)]
+    except ValueError:
+        raise errors.ValidationFailed.field("sort_by", f"Must be one of: {', '.join(OrderSortField)}") from None
+    direction = (order or "desc").lower()
+    if direction not in ("asc", "desc"):
+        raise errors.ValidationFailed.field("sort_order", "Must be asc or desc")
+    return Sort(column, descending=direction == "desc")
+
+
+async def list_orders(
+    db: Database,
+    filters: Any = None,
+    *,
+    sort_by: str | None = None,
+    sort_order: str | None = None,
+    args: CursorArgs | OffsetArgs = CursorArgs(),
+) -> Page[Order] | OffsetPage[Order]:
+    stmt = _filtered(validate(OrderFilter, filters or {}))
+    cfg = db.settings.graphql
+    async with db.reader() as session:
+        return await paginate(session, stmt, order_sort(sort_by, sort_order), Order.id, args,
+                              default_size=cfg.default_page_size, max_size=cfg.max_page_size)
+
+
+async def count_orders(db: Database, filters: Any = None) -> int:
+    async with db.reader() as session:
+        return await count(session, _filtered(validate(OrderFilter, filters or {})))

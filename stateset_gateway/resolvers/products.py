@@ -1,0 +1,108 @@
+"""Product catalogue operations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, or_, select
+
+from stateset_gateway import errors
+from stateset_gateway.db.engine import Database
+from stateset_gateway.db.models import InventoryBalance, InventoryReservation, OrderItem, Product
+from stateset_gateway.resolvers.common import apply_changes, check_version, get_or_404, touch, validate
+from stateset_gateway.resolvers.inputs import ProductCreate, ProductFilter, ProductUpdate, dump
+from stateset_gateway.resolvers.pagination import (
+    CursorArgs,
+    OffsetArgs,
+    OffsetPage,
+    Page,
+    Sort,
+    count,
+    paginate,
+)
+from stateset_gateway.resolvers.uniqueness import ensure_unique, unique_guard
+
+KIND = "Product"
+
+
+async def get_product(db: Database, product_id: Any) -> Product:
+    async with db.reader() as session:
+        return await get_or_404(session, Product, product_id, KIND)
+
+
+async def get_product_by_sku(db: Database, sku: str) -> Product:
+    async with db.reader() as session:
+        product = await session.scalar(select(Product).where(Product.sku == sku.strip()))
+    if product is None:
+        raise errors.NotFound(f"Product with SKU {sku} not found", {"resource": KIND, "sku": sku})
+    return product
+
+
+async def create_product(db: Database, data: Any) -> Product:
+    payload = validate(ProductCreate, data)
+    async with db.writer() as session:
+        await ensure_unique(session, Product.sku, payload.sku, "sku")
+        product = Product(**payload.model_dump())
+        async with unique_guard(session, {"sku": payload.sku}):
+            session.add(product)
+    return product
+
+
+async def update_product(db: Database, product_id: Any, data: Any) -> Product:
+    payload = validate(ProductUpdate, data)
+    changes = dump(payload)
+    async with db.writer() as session:
+        product = await get_or_404(session, Product, product_id, KIND, lock=True)
+        check_version(product, payload.expected_version)
+        if "sku" in changes and changes["sku"] != product.sku:
+            await ensure_unique(session, Product.sku, changes["sku"], "sku", exclude_id=product.id)
+        if apply_changes(product, changes):
+            touch(product)
+            async with unique_guard(session, {"sku": changes.get("sku")}):
+                pass
+    return product
+
+
+async def delete_product(db: Database, product_id: Any) -> None:
+    """A product that orders or reservations refer to is archived (inactive) rather than erased."""
+    async with db.writer() as session:
+        product = await get_or_404(session, Product, product_id, KIND, lock=True)
+        referenced = await session.scalar(select(func.count()).where(OrderItem.product_id == product.id)) or \
+            await session.scalar(select(func.count()).where(InventoryReservation.product_id == product.id))
+        if referenced:
+            if product.is_active:
+                product.is_active = False
+                touch(product)
+            return
+        for balance in (await session.scalars(
+            select(InventoryBalance).where(InventoryBalance.product_id == product.id)
+        )).all():
+            await session.delete(balance)
+        await session.delete(product)
+
+
+def _filtered(filters: ProductFilter) -> Any:
+    stmt = select(Product)
+    if filters.sku:
+        stmt = stmt.where(Product.sku == filters.sku)
+    if filters.is_active is not None:
+        stmt = stmt.where(Product.is_active == filters.is_active)
+    if filters.search:
+        like = f"%{filters.search.lower()}%"
+        stmt = stmt.where(or_(func.lower(Product.name).like(like), func.lower(Product.sku).like(like)))
+    return stmt
+
+
+async def list_products(
+    db: Database, filters: Any = None, args: CursorArgs | OffsetArgs = CursorArgs()
+) -> Page[Product] | OffsetPage[Product]:
+    stmt = _filtered(validate(ProductFilter, filters or {}))
+    cfg = db.settings.graphql
+    async with db.reader() as session:
+        return await paginate(session, stmt, Sort(Product.created_at), Product.id, args,
+                              default_size=cfg.default_page_size, max_size=cfg.max_page_size)
+
+
+async def count_products(db: Database, filters: Any = None) -> int:
+    async with db.reader() as session:
+        return await count(session, _filtered(validate(ProductFilter, filters or {})))

@@ -1,0 +1,119 @@
+"""Shipments: created for an order, shipped (consuming its stock), delivered (starting the return window)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from stateset_gateway import errors
+from stateset_gateway.db.engine import Database
+from stateset_gateway.db.models import Order, OrderStatus, Shipment, ShipmentStatus
+from stateset_gateway.db.types import utcnow
+from stateset_gateway.resolvers.common import get_or_404, touch, validate
+from stateset_gateway.resolvers.inputs import ShipmentCreate, ShipmentFilter
+from stateset_gateway.resolvers.orders import _transition
+from stateset_gateway.resolvers.orders_rules import FULFILLED, allowed_next
+from stateset_gateway.resolvers.pagination import (
+    CursorArgs,
+    OffsetArgs,
+    OffsetPage,
+    Page,
+    Sort,
+    count,
+    paginate,
+)
+from stateset_gateway.resolvers.uniqueness import ensure_unique, unique_guard
+
+KIND = "Shipment"
+SHIPPABLE = {OrderStatus.PENDING, OrderStatus.CONFIRMED, OrderStatus.PROCESSING}
+
+
+async def get_shipment(db: Database, shipment_id: Any) -> Shipment:
+    async with db.reader() as session:
+        return await get_or_404(session, Shipment, shipment_id, KIND)
+
+
+async def track_shipment(db: Database, tracking_number: str) -> Shipment:
+    async with db.reader() as session:
+        shipment = await session.scalar(select(Shipment).where(Shipment.tracking_number == tracking_number.strip()))
+    if shipment is None:
+        raise errors.NotFound(f"Shipment with tracking number {tracking_number} not found",
+                              {"resource": KIND, "tracking_number": tracking_number})
+    return shipment
+
+
+def _check_shippable(order: Order) -> None:
+    if order.status in FULFILLED:
+        raise errors.OrderAlreadyFulfilled(f"Order is already {order.status}")
+    if order.status not in SHIPPABLE:
+        raise errors.InvalidStatusTransition(order.status, OrderStatus.SHIPPED, allowed_next(order.status))
+
+
+async def create_shipment(db: Database, data: Any) -> Shipment:
+    payload = validate(ShipmentCreate, data)
+    async with db.writer() as session:
+        order = await get_or_404(session, Order, payload.order_id, "Order", lock=True)
+        _check_shippable(order)
+        await ensure_unique(session, Shipment.tracking_number, payload.tracking_number, "tracking_number")
+        shipment = Shipment(**payload.model_dump())
+        async with unique_guard(session, {"tracking_number": payload.tracking_number}):
+            session.add(shipment)
+    return shipment
+
+
+async def mark_shipped(db: Database, shipment_id: Any) -> Shipment:
+    """Ship: a pending or confirmed order first moves to processing, then to shipped, consuming its stock."""
+    async with db.writer() as session:
+        shipment = await get_or_404(session, Shipment, shipment_id, KIND, lock=True)
+        if shipment.status != ShipmentStatus.PENDING:
+            raise errors.InvalidStatusTransition(shipment.status, ShipmentStatus.SHIPPED,
+                                                 ["delivered"] if shipment.status == ShipmentStatus.SHIPPED else [])
+        order = await get_or_404(session, Order, shipment.order_id, "Order", lock=True)
+        if order.status != OrderStatus.SHIPPED:  # a second parcel of an already shipped order
+            _check_shippable(order)
+            if order.status != OrderStatus.PROCESSING:
+                await _transition(session, order, OrderStatus.PROCESSING)
+            await _transition(session, order, OrderStatus.SHIPPED)
+        shipment.status = ShipmentStatus.SHIPPED
+        shipment.shipped_at = utcnow()
+        touch(shipment)
+    return shipment
+
+
+async def mark_delivered(db: Database, shipment_id: Any) -> Shipment:
+    async with db.writer() as session:
+        shipment = await get_or_404(session, Shipment, shipment_id, KIND, lock=True)
+        if shipment.status != ShipmentStatus.SHIPPED:
+            raise errors.InvalidStatusTransition(shipment.status, ShipmentStatus.DELIVERED,
+                                                 ["shipped"] if shipment.status == ShipmentStatus.PENDING else [])
+        order = await get_or_404(session, Order, shipment.order_id, "Order", lock=True)
+        if order.status == OrderStatus.SHIPPED:
+            await _transition(session, order, OrderStatus.DELIVERED)
+        shipment.status = ShipmentStatus.DELIVERED
+        shipment.delivered_at = utcnow()
+        touch(shipment)
+    return shipment
+
+
+def _filtered(filters: ShipmentFilter) -> Any:
+    stmt = select(Shipment)
+    if filters.order_id:
+        stmt = stmt.where(Shipment.order_id == filters.order_id)
+    if filters.status:
+        stmt = stmt.where(Shipment.status == filters.status)
+    return stmt
+
+
+async def list_shipments(
+    db: Database, filters: Any = None, args: CursorArgs | OffsetArgs = CursorArgs()
+) -> Page[Shipment] | OffsetPage[Shipment]:
+    cfg = db.settings.graphql
+    async with db.reader() as session:
+        return await paginate(session, _filtered(validate(ShipmentFilter, filters or {})), Sort(Shipment.created_at),
+                              Shipment.id, args, default_size=cfg.default_page_size, max_size=cfg.max_page_size)
+
+
+async def count_shipments(db: Database, filters: Any = None) -> int:
+    async with db.reader() as session:
+        return await count(session, _filtered(validate(ShipmentFilter, filters or {})))

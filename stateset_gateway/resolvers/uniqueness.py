@@ -1,0 +1,39 @@
+"""Unique fields: a friendly DUPLICATE_ENTRY before writing, and the database's word when two writers race."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import exc as sa_exc
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
+
+from stateset_gateway import errors
+
+
+async def ensure_unique(
+    session: AsyncSession, column: InstrumentedAttribute[Any], value: Any, field: str, *, exclude_id: Any = None
+) -> None:
+    stmt = select(func.count()).where(column == value)
+    if exclude_id is not None:
+        stmt = stmt.where(column.class_.id != exclude_id)
+    if await session.scalar(stmt):
+        raise errors.DuplicateEntry(field, value)
+
+
+@asynccontextmanager
+async def unique_guard(session: AsyncSession, fields: dict[str, Any]) -> AsyncIterator[None]:
+    """Flush inside a savepoint; a unique violation names the field (from the constraint) and its value."""
+    try:
+        async with session.begin_nested():
+            yield
+            await session.flush()
+    except sa_exc.IntegrityError as exc:
+        message = str(exc.orig).lower()
+        for field, value in fields.items():
+            if field in message:
+                raise errors.DuplicateEntry(field, value) from None
+        raise

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -114,3 +114,27 @@ def redis_url() -> Iterator[str]:
         pytest.skip("Redis is not running here (required in CI)")
     yield services.REDIS_URL
 
+
+
+# --- auth: headers for calling protected routes -------------------------------------------------
+
+AuthHeaders = Callable[[list[str]], Awaitable[dict[str, str]]]
+
+
+@pytest.fixture
+def auth_headers(db: Database) -> AuthHeaders:
+    """`await auth_headers(["orders:read"])` -> {"X-API-Key": "sk_..."}: a fresh API key in the test
+    database holding exactly those permissions (use `[]`-free lists; "admin:*" and "orders:*" work)."""
+    from stateset_gateway.auth.api_keys import create_api_key
+
+    async def make(permissions: list[str]) -> dict[str, str]:
+        issued = await create_api_key(db, name=f"test {','.join(permissions)}", permissions=permissions)
+        return {"X-API-Key": issued.key}
+
+    return make
+
+
+@pytest.fixture
+async def admin_headers(auth_headers: AuthHeaders) -> dict[str, str]:
+    """Headers of an `admin:*` API key: everything is allowed."""
+    return await auth_headers(["admin:*"])

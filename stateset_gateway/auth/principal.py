@@ -11,12 +11,21 @@ from stateset_gateway.auth.permissions import grants
 
 @dataclass(frozen=True)
 class Principal:
+    """A caller after authentication. Transports only ever ask it `require(permission)`.
+
+    `user_id` is the owning user for both kinds (a key created by a user belongs to that user; a key
+    made with the CLI belongs to nobody), so "my API keys" means the same thing whichever way one
+    signs in. `session_id` is the refresh-token family of a user's access token: logout revokes it.
+    """
+
     kind: str  # "user" | "api_key"
     id: uuid.UUID
     permissions: frozenset[str] = field(default_factory=frozenset)
     email: str | None = None
     role: str | None = None
     name: str | None = None
+    user_id: uuid.UUID | None = None
+    session_id: uuid.UUID | None = None
 
     @property
     def rate_limit_key(self) -> str:

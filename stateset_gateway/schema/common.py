@@ -1,0 +1,142 @@
+"""Shared GraphQL building blocks: enums, connections, and the field helpers that declare permissions."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from enum import Enum
+from typing import Any, Generic, TypeVar
+
+import strawberry
+from strawberry.permission import BasePermission, PermissionExtension
+from strawberry.types import Info
+
+from stateset_gateway.db import models
+from stateset_gateway.resolvers.pagination import CursorArgs, Page
+from stateset_gateway.schema.context import Context
+
+T = TypeVar("T")
+
+OrderStatus = strawberry.enum(models.OrderStatus, name="OrderStatus")
+PaymentStatus = strawberry.enum(models.PaymentStatus, name="PaymentStatus")
+FulfillmentStatus = strawberry.enum(models.FulfillmentStatus, name="FulfillmentStatus")
+ReturnStatus = strawberry.enum(models.ReturnStatus, name="ReturnStatus")
+ShipmentStatus = strawberry.enum(models.ShipmentStatus, name="ShipmentStatus")
+ReservationStatus = strawberry.enum(models.ReservationStatus, name="ReservationStatus")
+
+GqlInfo = Info[Context, None]
+
+
+@strawberry.enum
+class SortDirection(Enum):
+    ASC = "asc"
+    DESC = "desc"
+
+
+class HasPermission(BasePermission):
+    """The caller must be authenticated (401) and hold `permission` (403): the same check REST uses."""
+
+    def __init__(self, permission: str) -> None:
+        self.permission = permission
+
+    async def has_permission(self, source: Any, info: Info[Context, None], **kwargs: Any) -> bool:
+        from stateset_gateway.auth.authenticate import authorize
+
+        info.context.principal = await authorize(info.context.request, self.permission)
+        return True
+
+
+def _guard(permission: str) -> list[Any]:
+    return [PermissionExtension(permissions=[HasPermission(permission)], use_directives=False)]
+
+
+def query(permission: str, **kwargs: Any) -> Any:
+    """A root query field that declares `permission` (checked before it resolves)."""
+    field = strawberry.field(extensions=_guard(permission), **kwargs)
+    return field
+
+
+def mutation(permission: str, **kwargs: Any) -> Any:
+    """A mutation that declares `permission`."""
+    return strawberry.mutation(extensions=_guard(permission), **kwargs)
+
+
+def declared_permission(field: Any) -> str | None:
+    """What a Strawberry field declares, for the permission-matrix test."""
+    for ext in getattr(field, "extensions", None) or ():
+        if isinstance(ext, PermissionExtension):
+            for perm in ext.permissions:
+                return getattr(perm, "permission", None) or type(perm).__name__
+    return None
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    has_previous_page: bool
+    start_cursor: str | None
+    end_cursor: str | None
+
+
+@strawberry.type
+class Edge(Generic[T]):
+    node: T
+    cursor: str
+
+
+@strawberry.type
+class Connection(Generic[T]):
+    """Relay-style connection. `totalCount` runs its COUNT only when a client selects it."""
+
+    page: strawberry.Private[Page[Any]]
+    counter: strawberry.Private[Callable[[], Awaitable[int]] | None]
+
+    @strawberry.field
+    def edges(self) -> list[Edge[T]]:
+        return [Edge(node=node, cursor=cursor) for node, cursor in zip(self.page.items, self.page.cursors)]
+
+    @strawberry.field
+    def nodes(self) -> list[T]:
+        return self.page.items
+
+    @strawberry.field
+    def page_info(self) -> PageInfo:
+        cursors = self.page.cursors
+        return PageInfo(
+            has_next_page=self.page.has_next_page,
+            has_previous_page=self.page.has_previous_page,
+            start_cursor=cursors[0] if cursors else None,
+            end_cursor=cursors[-1] if cursors else None,
+        )
+
+    @strawberry.field
+    async def total_count(self) -> int:
+        if self.counter is None:
+            return len(self.page.items)
+        return await self.counter()
+
+
+def cursor_args(first: int | None, after: str | None, last: int | None, before: str | None) -> CursorArgs:
+    return CursorArgs(first=first, after=after, last=last, before=before)
+
+
+def to_input(value: Any) -> dict[str, Any]:
+    """A Strawberry input -> a plain dict of the fields the client set (UNSET dropped, nested too)."""
+    if value is None or value is strawberry.UNSET:
+        return {}
+    out: dict[str, Any] = {}
+    for name in getattr(value, "__dataclass_fields__", {}):
+        item = getattr(value, name)
+        if item is strawberry.UNSET:
+            continue
+        out[name] = _plain(item)
+    return out
+
+
+def _plain(item: Any) -> Any:
+    if isinstance(item, list):
+        return [_plain(x) for x in item]
+    if isinstance(item, Enum):
+        return item.value
+    if hasattr(item, "__dataclass_fields__") and hasattr(item, "__strawberry_definition__"):
+        return to_input(item)
+    return item

@@ -1,0 +1,77 @@
+"""Customer queries and mutations: thin, they call resolvers.customers."""
+
+from __future__ import annotations
+
+import strawberry
+
+from stateset_gateway.resolvers import customers as ops
+from stateset_gateway.schema.common import Connection, GqlInfo, cursor_args, mutation, query, to_input
+from stateset_gateway.schema.types import Customer
+
+
+@strawberry.input
+class CustomerAddressInput:
+    line1: str
+    city: str
+    postal_code: str
+    country: str
+    line2: str | None = strawberry.UNSET
+    region: str | None = strawberry.UNSET
+    kind: str | None = strawberry.UNSET
+    is_default: bool | None = strawberry.UNSET
+
+
+@strawberry.input
+class CreateCustomerInput:
+    email: str
+    first_name: str
+    last_name: str
+    phone: str | None = strawberry.UNSET
+    addresses: list[CustomerAddressInput] | None = strawberry.UNSET
+
+
+@strawberry.input
+class UpdateCustomerInput:
+    email: str | None = strawberry.UNSET
+    first_name: str | None = strawberry.UNSET
+    last_name: str | None = strawberry.UNSET
+    phone: str | None = strawberry.UNSET
+    expected_version: int | None = strawberry.UNSET
+
+
+@strawberry.input
+class CustomerFilter:
+    email: str | None = strawberry.UNSET
+    search: str | None = strawberry.UNSET
+
+
+@strawberry.type
+class CustomerQueries:
+    @query("customers:read")
+    async def customer(self, info: GqlInfo, id: strawberry.ID) -> Customer | None:
+        return await ops.get_customer(info.context.db, id)
+
+    @query("customers:read")
+    async def customers(
+        self, info: GqlInfo, filter: CustomerFilter | None = None, first: int | None = None,
+        after: str | None = None, last: int | None = None, before: str | None = None,
+    ) -> Connection[Customer]:
+        db, filters = info.context.db, to_input(filter)
+        page = await ops.list_customers(db, filters, cursor_args(first, after, last, before))
+        return Connection(page=page, counter=lambda: ops.count_customers(db, filters))
+
+
+@strawberry.type
+class CustomerMutations:
+    @mutation("customers:create")
+    async def create_customer(self, info: GqlInfo, input: CreateCustomerInput) -> Customer:
+        return await ops.create_customer(info.context.db, to_input(input))
+
+    @mutation("customers:update")
+    async def update_customer(self, info: GqlInfo, id: strawberry.ID, input: UpdateCustomerInput) -> Customer:
+        return await ops.update_customer(info.context.db, id, to_input(input))
+
+    @mutation("customers:delete")
+    async def delete_customer(self, info: GqlInfo, id: strawberry.ID) -> bool:
+        await ops.delete_customer(info.context.db, id)
+        return True

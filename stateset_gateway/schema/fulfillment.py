@@ -1,0 +1,113 @@
+"""Shipment and return queries and mutations: thin, they call resolvers.shipments and resolvers.returns."""
+
+from __future__ import annotations
+
+import strawberry
+
+from stateset_gateway.resolvers import returns as return_ops
+from stateset_gateway.resolvers import shipments as shipment_ops
+from stateset_gateway.schema.common import (
+    Connection,
+    GqlInfo,
+    ReturnStatus,
+    ShipmentStatus,
+    cursor_args,
+    mutation,
+    query,
+    to_input,
+)
+from stateset_gateway.schema.types import Return, Shipment
+
+
+@strawberry.input
+class CreateShipmentInput:
+    order_id: strawberry.ID
+    carrier: str
+    tracking_number: str
+
+
+@strawberry.input
+class ReturnLineInput:
+    order_item_id: strawberry.ID
+    quantity: int
+
+
+@strawberry.input
+class CreateReturnInput:
+    order_id: strawberry.ID
+    items: list[ReturnLineInput]
+    reason: str | None = strawberry.UNSET
+
+
+@strawberry.type
+class FulfillmentQueries:
+    @query("shipments:read")
+    async def shipment(self, info: GqlInfo, id: strawberry.ID) -> Shipment | None:
+        return await shipment_ops.get_shipment(info.context.db, id)
+
+    @query("shipments:read")
+    async def shipment_by_tracking_number(self, info: GqlInfo, tracking_number: str) -> Shipment | None:
+        return await shipment_ops.track_shipment(info.context.db, tracking_number)
+
+    @query("shipments:read")
+    async def shipments(
+        self, info: GqlInfo, order_id: strawberry.ID | None = None, status: ShipmentStatus | None = None,
+        first: int | None = None, after: str | None = None, last: int | None = None, before: str | None = None,
+    ) -> Connection[Shipment]:
+        db = info.context.db
+        filters = {k: v for k, v in {"order_id": order_id, "status": status and status.value}.items() if v}
+        page = await shipment_ops.list_shipments(db, filters, cursor_args(first, after, last, before))
+        return Connection(page=page, counter=lambda: shipment_ops.count_shipments(db, filters))
+
+    @query("returns:read", name="return")
+    async def return_(self, info: GqlInfo, id: strawberry.ID) -> Return | None:
+        return await return_ops.get_return(info.context.db, id)
+
+    @query("returns:read")
+    async def returns(
+        self, info: GqlInfo, order_id: strawberry.ID | None = None, status: ReturnStatus | None = None,
+        first: int | None = None, after: str | None = None, last: int | None = None, before: str | None = None,
+    ) -> Connection[Return]:
+        db = info.context.db
+        filters = {k: v for k, v in {"order_id": order_id, "status": status and status.value}.items() if v}
+        page = await return_ops.list_returns(db, filters, cursor_args(first, after, last, before))
+        return Connection(page=page, counter=lambda: return_ops.count_returns(db, filters))
+
+
+@strawberry.type
+class FulfillmentMutations:
+    @mutation("shipments:create")
+    async def create_shipment(self, info: GqlInfo, input: CreateShipmentInput) -> Shipment:
+        return await shipment_ops.create_shipment(info.context.db, to_input(input))
+
+    @mutation("shipments:update", description="Hand the parcel to the carrier: the order ships, its stock is consumed.")
+    async def mark_shipped(self, info: GqlInfo, id: strawberry.ID) -> Shipment:
+        return await shipment_ops.mark_shipped(info.context.db, id)
+
+    @mutation("shipments:update", description="The parcel arrived: the order is delivered; the return window starts.")
+    async def mark_delivered(self, info: GqlInfo, id: strawberry.ID) -> Shipment:
+        return await shipment_ops.mark_delivered(info.context.db, id)
+
+    @mutation("returns:create")
+    async def create_return(self, info: GqlInfo, input: CreateReturnInput) -> Return:
+        return await return_ops.create_return(info.context.db, to_input(input))
+
+    @mutation("returns:approve")
+    async def approve_return(self, info: GqlInfo, id: strawberry.ID) -> Return:
+        return await return_ops.approve_return(info.context.db, id)
+
+    @mutation("returns:approve")
+    async def reject_return(self, info: GqlInfo, id: strawberry.ID) -> Return:
+        return await return_ops.reject_return(info.context.db, id)
+
+    @mutation("returns:approve")
+    async def receive_return(self, info: GqlInfo, id: strawberry.ID) -> Return:
+        return await return_ops.receive_return(info.context.db, id)
+
+    @mutation("returns:approve", description="Put the returned goods back on hand.")
+    async def restock_return(self, info: GqlInfo, id: strawberry.ID) -> Return:
+        return await return_ops.restock_return(info.context.db, id)
+
+    @mutation("returns:approve")
+    async def refund_return(self, info: GqlInfo, id: strawberry.ID) -> Return:
+        return await return_ops.refund_return(info.context.db, id)

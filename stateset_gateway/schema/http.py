@@ -1,0 +1,165 @@
+"""GraphQL over HTTP (the GraphQL-over-HTTP spec), with parsing and validation cached.
+
+Strawberry builds the schema and its resolvers; this endpoint drives graphql-core directly so the
+per-request work is only what the request needs: a parsed and validated document is reused for
+every request with the same query text, which removes most of the per-request floor.
+
+- POST `application/json` bodies; GET with query parameters (queries only: a mutation is 405).
+- `Accept: application/graphql-response+json`: request errors (parse, validation, variables)
+  answer 400; with `application/json` (or no Accept) they answer 200, as legacy clients expect.
+- A browser's GET (`Accept: text/html`) without a query gets GraphiQL.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+from graphql import (
+    DocumentNode,
+    ExecutionResult,
+    GraphQLError,
+    GraphQLSchema,
+    OperationType,
+    execute,
+    parse,
+    validate,
+)
+from graphql.utilities import get_operation_ast
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from strawberry.http.ides import get_graphql_ide_html
+
+from stateset_gateway.schema.context import Context
+from stateset_gateway.schema.errors import format_error
+
+GRAPHQL_RESPONSE = "application/graphql-response+json"
+JSON = "application/json"
+
+
+class _LRU:
+    """A small bounded cache: query text -> parsed document and its validation errors."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.data: OrderedDict[str, tuple[DocumentNode | None, list[GraphQLError]]] = OrderedDict()
+
+    def get(self, key: str, make: Callable[[], tuple[DocumentNode | None, list[GraphQLError]]]) -> Any:
+        hit = self.data.get(key)
+        if hit is not None:
+            self.data.move_to_end(key)
+            return hit
+        value = make()
+        self.data[key] = value
+        if len(self.data) > self.size:
+            self.data.popitem(last=False)
+        return value
+
+
+class GraphQLEndpoint:
+    def __init__(self, schema: GraphQLSchema, *, graphiql: bool, cache_size: int = 1000) -> None:
+        self.schema = schema
+        self.graphiql = graphiql
+        self.documents = _LRU(cache_size)
+
+    def _document(self, query: str) -> tuple[DocumentNode | None, list[GraphQLError]]:
+        def make() -> tuple[DocumentNode | None, list[GraphQLError]]:
+            try:
+                document = parse(query)
+            except GraphQLError as exc:
+                return None, [exc]
+            return document, list(validate(self.schema, document))
+
+        return self.documents.get(query, make)
+
+    async def __call__(self, request: Request) -> Response:
+        accept = request.headers.get("accept", "")
+        media = GRAPHQL_RESPONSE if GRAPHQL_RESPONSE in accept else JSON
+        if request.method == "GET" and "query" not in request.query_params:
+            if self.graphiql and "text/html" in accept:
+                return HTMLResponse(get_graphql_ide_html())
+            return self._request_error("Missing query: pass ?query= or POST a JSON body", media)
+        params = await self._params(request, media)
+        if isinstance(params, Response):
+            return params
+        query, variables, operation_name = params
+
+        document, problems = self._document(query)
+        if problems or document is None:
+            return self._errors(problems, media)
+        operation = get_operation_ast(document, operation_name)
+        if operation is None:
+            return self._request_error("Unknown operation name or several operations without operationName", media)
+        if request.method == "GET" and operation.operation != OperationType.QUERY:
+            return self._respond({"errors": [self._plain_error("Mutations are only allowed over POST", 405)]},
+                                 405, media, headers={"Allow": "POST"})
+
+        context = Context(request=request, db=request.app.state.db, settings=request.app.state.settings)
+        result = execute(self.schema, document, context_value=context, variable_values=variables,
+                         operation_name=operation_name)
+        if not isinstance(result, ExecutionResult):
+            result = await result
+        request_id = getattr(request.state, "request_id", None)
+        body: dict[str, Any] = {}
+        errors = [format_error(e, request_id) for e in result.errors or ()]
+        is_request_error = result.data is None and bool(result.errors) and all(e.path is None for e in result.errors)
+        if errors:
+            body["errors"] = errors
+        if not is_request_error:
+            body["data"] = result.data
+        status = 400 if is_request_error and media == GRAPHQL_RESPONSE else 200
+        return self._respond(body, status, media)
+
+    async def _params(self, request: Request, media: str) -> tuple[str, dict[str, Any] | None, str | None] | Response:
+        if request.method == "GET":
+            raw: dict[str, Any] = dict(request.query_params)
+            if "variables" in raw:
+                try:
+                    raw["variables"] = orjson.loads(raw["variables"]) if raw["variables"] else None
+                except orjson.JSONDecodeError:
+                    return self._request_error("variables must be a JSON object", media)
+        else:
+            content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+            if content_type not in ("application/json", "application/graphql+json", ""):
+                return self._respond(
+                    {"errors": [self._plain_error(f"Unsupported content type {content_type}; send application/json", 415)]},
+                    415, media)
+            try:
+                raw = orjson.loads(await request.body())
+            except orjson.JSONDecodeError as exc:
+                return self._request_error(f"Malformed JSON body: {exc}", media)
+            if not isinstance(raw, dict):
+                return self._request_error("The body must be a JSON object", media)
+        query = raw.get("query")
+        variables = raw.get("variables")
+        operation_name = raw.get("operationName") or None
+        if not isinstance(query, str) or not query.strip():
+            return self._request_error("query must be a non-empty string", media)
+        if variables is not None and not isinstance(variables, dict):
+            return self._request_error("variables must be a JSON object", media)
+        if operation_name is not None and not isinstance(operation_name, str):
+            return self._request_error("operationName must be a string", media)
+        return query, variables, operation_name
+
+    @staticmethod
+    def _plain_error(message: str, status: int) -> dict[str, Any]:
+        code = {405: "METHOD_NOT_ALLOWED", 415: "VALIDATION_ERROR"}.get(status, "VALIDATION_ERROR")
+        return {"message": message, "extensions": {"code": code, "status": status}}
+
+    def _request_error(self, message: str, media: str) -> Response:
+        """A request that is not well-formed (no query, bad JSON): 400 whatever the media type."""
+        return self._respond({"errors": [self._plain_error(message, 400)]}, 400, media)
+
+    def _errors(self, problems: list[GraphQLError], media: str) -> Response:
+        body = {"errors": [format_error(e, None) for e in problems]}
+        return self._respond(body, 400 if media == GRAPHQL_RESPONSE else 200, media)
+
+    @staticmethod
+    def _respond(body: dict[str, Any], status: int, media: str, headers: dict[str, str] | None = None) -> Response:
+        return Response(orjson.dumps(body, default=_default), status_code=status, media_type=media, headers=headers)
+
+
+def _default(value: Any) -> Any:
+    return str(value)

@@ -1,0 +1,79 @@
+"""Inventory queries and mutations: thin, they call resolvers.inventory."""
+
+from __future__ import annotations
+
+import strawberry
+
+from stateset_gateway.resolvers import inventory as ops
+from stateset_gateway.schema.common import Connection, GqlInfo, cursor_args, mutation, query, to_input
+from stateset_gateway.schema.types import InventoryLevel, Location, Reservation
+
+
+@strawberry.input
+class AdjustInventoryInput:
+    product_id: strawberry.ID
+    location_id: strawberry.ID
+    delta: int
+    reason: str | None = strawberry.UNSET
+    reorder_point: int | None = strawberry.UNSET
+
+
+@strawberry.input
+class ReserveInventoryInput:
+    product_id: strawberry.ID
+    quantity: int
+    location_id: strawberry.ID | None = strawberry.UNSET
+    reference: str | None = strawberry.UNSET
+
+
+@strawberry.input
+class CreateLocationInput:
+    code: str
+    name: str
+
+
+@strawberry.type
+class InventoryQueries:
+    @query("inventory:read", description="Stock levels per product and location.")
+    async def inventory(
+        self, info: GqlInfo, product_id: strawberry.ID | None = None, location_id: strawberry.ID | None = None,
+        low_stock: bool | None = None, first: int | None = None, after: str | None = None,
+        last: int | None = None, before: str | None = None,
+    ) -> Connection[InventoryLevel]:
+        db = info.context.db
+        filters = {k: v for k, v in {"product_id": product_id, "location_id": location_id,
+                                     "low_stock": low_stock}.items() if v is not None}
+        page = await ops.list_levels(db, filters, cursor_args(first, after, last, before))
+        return Connection(page=page, counter=lambda: ops.count_levels(db, filters))
+
+    @query("inventory:read")
+    async def locations(self, info: GqlInfo) -> list[Location]:
+        return await ops.list_locations(info.context.db)
+
+    @query("inventory:read")
+    async def reservations(
+        self, info: GqlInfo, product_id: strawberry.ID | None = None, order_id: strawberry.ID | None = None,
+        first: int | None = None, after: str | None = None,
+    ) -> Connection[Reservation]:
+        page = await ops.list_reservations(info.context.db, product_id=product_id, order_id=order_id,
+                                           args=cursor_args(first, after, None, None))
+        return Connection(page=page, counter=None)
+
+
+@strawberry.type
+class InventoryMutations:
+    @mutation("inventory:adjust", description="Receive (positive delta) or write off (negative) stock.")
+    async def adjust_inventory(self, info: GqlInfo, input: AdjustInventoryInput) -> InventoryLevel:
+        return await ops.adjust_inventory(info.context.db, to_input(input))
+
+    @mutation("inventory:adjust", description="Hold stock outside an order.")
+    async def reserve_inventory(self, info: GqlInfo, input: ReserveInventoryInput) -> Reservation:
+        return await ops.reserve_inventory(info.context.db, to_input(input))
+
+    @mutation("inventory:adjust")
+    async def release_inventory(self, info: GqlInfo, reservation_id: strawberry.ID) -> Reservation:
+        return await ops.release_inventory(info.context.db, reservation_id)
+
+    @mutation("inventory:adjust")
+    async def create_location(self, info: GqlInfo, input: CreateLocationInput) -> Location:
+        return await ops.create_location(info.context.db, to_input(input))

@@ -1,0 +1,12 @@
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from tests.graphql_client import GraphQLClient
+
+
+@pytest.fixture
+async def gql(client: httpx.AsyncClient, admin_headers: dict[str, str]) -> GraphQLClient:
+    """GraphQL as an admin API key: everything is allowed."""
+    return GraphQLClient(client, admin_headers)

@@ -15,9 +15,10 @@ Swagger UI show them ("Authorize"); authentication itself is `auth.authenticate`
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.routing import APIRoute
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
@@ -93,8 +94,11 @@ CurrentPrincipal = Annotated[Principal, Depends(authenticated())]
 OptionalPrincipal = Annotated[Principal | None, Depends(optional_principal)]
 
 
-def declared_permission(route: APIRoute) -> str | None:
-    """What `route` declares: a permission, AUTHENTICATED, PUBLIC, or None when it declares nothing."""
+def declared_permission(route: APIRoute | Any) -> str | None:
+    """What `route` declares: a permission, AUTHENTICATED, PUBLIC, or None when it declares nothing.
+
+    `route` is anything with a FastAPI `dependant` (an APIRoute, or a route context of an included
+    router, which also carries the router-level dependencies)."""
     found: list[str] = []
 
     def walk(dependant: Any) -> None:
@@ -111,3 +115,21 @@ def declared_permission(route: APIRoute) -> str | None:
     if AUTHENTICATED in found:
         return AUTHENTICATED
     return PUBLIC if PUBLIC in found else None
+
+
+def iter_api_routes(app: FastAPI, prefix: str = "/api/v1") -> Iterator[tuple[str, str, str | None]]:
+    """(path, method, declared permission) of every API route under `prefix`, including routes of
+    included routers (FastAPI 0.16x includes routers lazily, so `app.routes` alone hides them)."""
+    try:
+        from fastapi.routing import iter_route_contexts
+
+        routes: Any = iter_route_contexts(app.routes)
+    except ImportError:  # older FastAPI: included routes are flattened into app.routes
+        routes = app.routes
+    for route in routes:
+        path = getattr(route, "path", None)
+        if not path or not path.startswith(prefix) or getattr(route, "dependant", None) is None:
+            continue
+        for method in sorted(getattr(route, "methods", None) or ()):
+            if method != "HEAD":
+                yield path, method, declared_permission(route)

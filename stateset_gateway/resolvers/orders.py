@@ -245,6 +245,14 @@ async def list_order_items(db: Database, order_id: Any) -> list[OrderItem]:
     return (await loaders.items_by_order(db, [parse_id(order_id)]))[0]
 
 
+async def get_order_with_items(db: Database, order_id: Any) -> tuple[Order, list[OrderItem]]:
+    """An order and its lines, for clients that show an order whole (REST GET /orders/{id}): two reads."""
+    from stateset_gateway.resolvers import loaders
+
+    order = await get_order(db, order_id)
+    return order, (await loaders.items_by_order(db, [order.id]))[0]
+
+
 # ---- queries -------------------------------------------------------------------------------------
 
 SORT_COLUMNS = {
@@ -301,3 +309,20 @@ async def list_orders(
 async def count_orders(db: Database, filters: Any = None) -> int:
     async with db.reader() as session:
         return await count(session, _filtered(validate(OrderFilter, filters or {})))
+
+
+async def list_orders_with_items(
+    db: Database,
+    filters: Any = None,
+    *,
+    sort_by: str | None = None,
+    sort_order: str | None = None,
+    args: CursorArgs | OffsetArgs = CursorArgs(),
+) -> tuple[Page[Order] | OffsetPage[Order], list[list[OrderItem]]]:
+    """A page of orders and each one's lines (in page order) through one batch load, so the number of
+    statements does not grow with the page size (REST `include_items=true`)."""
+    from stateset_gateway.resolvers import loaders
+
+    page = await list_orders(db, filters, sort_by=sort_by, sort_order=sort_order, args=args)
+    items = await loaders.items_by_order(db, [order.id for order in page.items]) if page.items else []
+    return page, items

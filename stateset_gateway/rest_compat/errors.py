@@ -8,7 +8,9 @@ import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
+from fastapi.routing import iter_route_contexts
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from stateset_gateway import errors
 
@@ -77,6 +79,18 @@ def install(app: FastAPI) -> None:
                 {"request": [str(exc.detail)]}
             )
         response = error_response(error, request)
-        if exc.status_code == 405 and exc.headers:
-            response.headers["Allow"] = exc.headers.get("Allow", "")
+        if exc.status_code == 405:
+            response.headers["Allow"] = ", ".join(allowed_methods(request)) or (exc.headers or {}).get("Allow", "")
         return response
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route offers for this path. Starlette names only the first route that matched
+    the path, but GET /orders/{id} and PUT /orders/{id} are separate routes."""
+    scope = {**request.scope, "method": "\x00"}  # no route takes it: a path match is then PARTIAL
+    methods: set[str] = set()
+    for route in iter_route_contexts(request.app.routes):  # included routers' routes too
+        match, _ = route.matches(dict(scope))
+        if match is Match.PARTIAL:
+            methods.update(getattr(route, "methods", None) or ())
+    return sorted(methods)

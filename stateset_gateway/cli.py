@@ -19,8 +19,10 @@ app = typer.Typer(help="StateSet Gateway: GraphQL and REST over orders, inventor
                   no_args_is_help=True, pretty_exceptions_enable=False)
 migrate_app = typer.Typer(help="Schema migrations (Alembic).", no_args_is_help=True)
 config_app = typer.Typer(help="Configuration.", no_args_is_help=True)
+schema_app = typer.Typer(help="The GraphQL schema.", no_args_is_help=True)
 app.add_typer(migrate_app, name="migrate")
 app.add_typer(config_app, name="config")
+app.add_typer(schema_app, name="schema")
 
 
 def _settings() -> Settings:
@@ -88,6 +90,14 @@ def migrate_status() -> None:
 def config_show() -> None:
     """Print the effective configuration, secrets masked."""
     typer.echo(json.dumps(masked(_settings()), indent=2))
+
+
+@schema_app.command("print")
+def schema_print() -> None:
+    """Print the GraphQL schema in SDL (the committed schema.graphql is this output)."""
+    from stateset_gateway.schema.schema import sdl
+
+    typer.echo(sdl(), nl=False)
 
 
 @app.command()

@@ -1,0 +1,68 @@
+"""What makes the API fast, as a client can observe it: no N+1, and no oversell under concurrency."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import event
+
+from stateset_gateway.db.engine import Database
+from stateset_gateway.seed import SeedSize, seed
+from tests.graphql import factories as f
+from tests.graphql_client import GraphQLClient
+
+NESTED = """query($n: Int!) { orders(first: $n) { totalCount nodes {
+  customer { email }
+  items { quantity product { sku inventoryLevels { available } } }
+} } }"""
+
+
+@contextmanager
+def count_statements(app: Any) -> Iterator[list[str]]:
+    statements: list[str] = []
+    engine = app.state.db.engine.sync_engine
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        # Authentication's own lookups (API key, last-used stamp) are per request, not per row.
+        skip = statement.lstrip().upper().startswith(("BEGIN", "SAVEPOINT", "RELEASE", "PRAGMA"))
+        if not skip and "api_keys" not in statement:
+            statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+async def test_nested_orders_query_costs_the_same_statements_for_10_and_100_rows(
+    gql: GraphQLClient, app: Any, db: Database
+) -> None:
+    await seed(db, SeedSize(customers=30, products=20, orders=120))
+    counts = {}
+    for n in (10, 100):
+        with count_statements(app) as statements:
+            data = await gql(NESTED, {"n": n})
+        assert len(data["orders"]["nodes"]) == n
+        assert all(node["items"] and node["customer"]["email"] for node in data["orders"]["nodes"])
+        counts[n] = len(statements)
+    assert counts[10] == counts[100]
+    # One per level: orders, totalCount, customers, items, products, inventory levels.
+    assert counts[100] == 6, counts
+
+
+async def test_twenty_concurrent_orders_for_ten_in_stock_never_oversell(gql: GraphQLClient) -> None:
+    c = await f.customer(gql)
+    p, _ = await f.stocked_product(gql, 10)
+    mutation = "mutation($i: CreateOrderInput!) { createOrder(input: $i) { id } }"
+    variables = {"i": {"customerId": c["id"], "items": [{"productId": p["id"], "quantity": 1}]}}
+    bodies = await asyncio.gather(*[gql.post(mutation, variables) for _ in range(20)])
+    results = [b.json() for b in bodies]
+    created = [r for r in results if r.get("data") and r["data"]["createOrder"]]
+    refused = [r["errors"][0]["extensions"]["code"] for r in results if r.get("errors")]
+    assert len(created) == 10
+    assert refused == ["INSUFFICIENT_INVENTORY"] * 10
+    assert await f.levels(gql, p["id"]) == [{"onHand": 10, "reserved": 10, "available": 0}]

@@ -42,6 +42,8 @@ async def test_shipping_consumes_stock_and_delivery_completes_the_order(gql: Gra
     assert delivered["markDelivered"]["order"]["status"] == "DELIVERED"
     tracked = await gql('{ shipmentByTrackingNumber(trackingNumber: "TRACK-1") { id order { orderNumber shipments { id } } } }')
     assert tracked["shipmentByTrackingNumber"]["order"]["orderNumber"] == o["orderNumber"]
+    fetched = await gql("query($id: ID!) { shipment(id: $id) { carrier status deliveredAt } }", {"id": s["id"]})
+    assert fetched["shipment"]["carrier"] == "DHL" and fetched["shipment"]["status"] == "DELIVERED"
     listed = await gql("query($o: ID!) { shipments(orderId: $o, status: DELIVERED) { totalCount } }", {"o": o["id"]})
     assert listed["shipments"]["totalCount"] == 1
 
@@ -72,6 +74,10 @@ async def test_return_flow_restocks_and_refunds(gql: GraphQLClient) -> None:
         data = await gql(f"mutation($id: ID!) {{ {mutation}(id: $id) {{ status }} }}", {"id": ret["id"]})
         assert data[mutation]["status"] == status
     assert await f.levels(gql, p["id"]) == [{"onHand": 10, "reserved": 0, "available": 10}]
+    fetched = await gql("query($id: ID!) { return(id: $id) { status order { id } items { orderItemId product { id } } } }",
+                        {"id": ret["id"]})
+    assert fetched["return"] == {"status": "RESTOCKED", "order": {"id": o["id"]},
+                                 "items": [{"orderItemId": item_id, "product": {"id": p["id"]}}]}
     refunded = await gql("mutation($id: ID!) { refundReturn(id: $id) { status order { status paymentStatus returns { id } } } }",
                          {"id": ret["id"]})
     assert refunded["refundReturn"]["status"] == "REFUNDED"

@@ -13,7 +13,6 @@ import httpx
 import pytest
 
 from stateset_gateway.db.engine import Database
-from stateset_gateway.resolvers import inventory
 
 
 class Api:
@@ -54,9 +53,9 @@ class Api:
         return await self.ok("POST", "/products", 201, json={"sku": sku, "name": "Trail Pack", "price": price})
 
     async def location(self) -> str:
-        """Locations have no REST route (CONTRACT lists none): made through the operation."""
-        created = await inventory.create_location(self.db, {"code": f"WH-{uuid.uuid4().hex[:6]}", "name": "Main"})
-        return str(created.id)
+        created = await self.ok("POST", "/inventory/locations", 201,
+                                json={"code": f"WH-{uuid.uuid4().hex[:6]}", "name": "Main"})
+        return str(created["id"])
 
     async def stock(self, product_id: str, on_hand: int, location_id: str | None = None) -> dict[str, Any]:
         location_id = location_id or await self.location()

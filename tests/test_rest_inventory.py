@@ -71,3 +71,11 @@ async def test_reserve_and_release(api: Api) -> None:
     (level,) = (await api.ok("GET", "/inventory", params={"product_id": product["id"]}))["items"]
     assert (level["reserved"], level["available"]) == (0, 10)
     assert (await api.ok("GET", "/inventory/reservations", params={"status": "active"}))["total"] == 0
+
+
+async def test_locations(api: Api) -> None:
+    created = await api.ok("POST", "/inventory/locations", 201, json={"code": "WH-EAST", "name": "East Warehouse"})
+    assert (created["code"], created["name"]) == ("WH-EAST", "East Warehouse")
+    assert await api.ok("GET", "/inventory/locations") == [created]
+    error = await api.error("POST", "/inventory/locations", 409, "DUPLICATE_ENTRY", json={"code": "WH-EAST", "name": "X"})
+    assert error["details"] == {"field": "code", "value": "WH-EAST"}

@@ -10,11 +10,12 @@ from fastapi.responses import Response
 
 from stateset_gateway.db.models import ReservationStatus
 from stateset_gateway.resolvers import inventory
-from stateset_gateway.resolvers.inputs import InventoryAdjust, InventoryReserve
+from stateset_gateway.resolvers.inputs import InventoryAdjust, InventoryReserve, LocationCreate
 from stateset_gateway.rest_compat.common import DB, Paging, errors_doc, listing, single
 from stateset_gateway.rest_compat.deps import requires
 from stateset_gateway.rest_compat.envelopes import Envelope, Page
-from stateset_gateway.rest_compat.models import InventoryLevelOut, ReleaseRequest, ReservationOut
+from stateset_gateway.rest_compat import envelopes
+from stateset_gateway.rest_compat.models import InventoryLevelOut, LocationOut, ReleaseRequest, ReservationOut
 
 router = APIRouter(prefix="/inventory", tags=["inventory"])
 
@@ -34,7 +35,21 @@ async def list_inventory(
     return listing(request, InventoryLevelOut, await inventory.list_levels(db, filters, args=paging))
 
 
-# Declared before /{level_id}, which would otherwise claim the word "reservations".
+# Declared before /{level_id}, which would otherwise claim the words "locations" and "reservations".
+@router.get("/locations", response_model=Envelope[list[LocationOut]], responses=errors_doc(),
+            dependencies=[Depends(requires("inventory:read"))])
+async def list_locations(request: Request, db: DB) -> Response:
+    """Where stock is kept (a handful of warehouses and stores, so not paged): the ids `adjust` needs."""
+    return envelopes.ok([LocationOut.model_validate(loc) for loc in await inventory.list_locations(db)], request)
+
+
+@router.post("/locations", status_code=201, response_model=Envelope[LocationOut], responses=errors_doc(409),
+             dependencies=[Depends(requires("inventory:adjust"))])
+async def create_location(request: Request, db: DB, body: LocationCreate) -> Response:
+    """A new warehouse or store; a taken `code` answers 409 DUPLICATE_ENTRY."""
+    return single(request, LocationOut, await inventory.create_location(db, body), status=201)
+
+
 @router.get("/reservations", response_model=Envelope[Page[ReservationOut]], responses=errors_doc(),
             dependencies=[Depends(requires("inventory:read"))])
 async def list_reservations(

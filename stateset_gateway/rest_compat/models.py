@@ -113,6 +113,13 @@ class ReservationOut(Resource):
     reference: str | None
 
 
+class LocationOut(Out):
+    id: uuid.UUID
+    code: str
+    name: str
+    created_at: Timestamp
+
+
 class ReleaseRequest(Input):
     """POST /inventory/release: give back a manual hold."""
 
@@ -201,6 +208,6 @@ class ReturnOut(Resource):
 
 
 __all__ = [
-    "CancelRequest", "CustomerOut", "InventoryLevelOut", "OrderItemOut", "OrderOut", "OrderStatusUpdate",
+    "CancelRequest", "CustomerOut", "InventoryLevelOut", "LocationOut", "OrderItemOut", "OrderOut", "OrderStatusUpdate",
     "ProductOut", "ReleaseRequest", "ReservationOut", "ReturnOut", "ShipmentOut",
 ]

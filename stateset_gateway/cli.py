@@ -22,6 +22,12 @@ config_app = typer.Typer(help="Configuration.", no_args_is_help=True)
 schema_app = typer.Typer(help="The GraphQL schema.", no_args_is_help=True)
 app.add_typer(migrate_app, name="migrate")
 app.add_typer(config_app, name="config")
+auth_app = typer.Typer(help="Users and API keys.", no_args_is_help=True)
+api_keys_app = typer.Typer(help="API keys: create (printed once), list, revoke.", no_args_is_help=True)
+users_app = typer.Typer(help="Users: create one with a role, change a role.", no_args_is_help=True)
+auth_app.add_typer(api_keys_app, name="api-keys")
+auth_app.add_typer(users_app, name="users")
+app.add_typer(auth_app, name="auth")
 app.add_typer(schema_app, name="schema")
 
 
@@ -98,6 +104,106 @@ def schema_print() -> None:
     from stateset_gateway.schema.schema import sdl
 
     typer.echo(sdl(), nl=False)
+
+
+def _permissions_or_exit(raw: str) -> list[str]:
+    """Check names against the catalogue before touching the database, listing what is valid."""
+    from stateset_gateway.auth.api_keys import validate_permissions
+    from stateset_gateway.auth.permissions import ADMIN, ALL_PERMISSIONS, CATALOGUE
+    from stateset_gateway.errors import ValidationFailed
+
+    try:
+        return validate_permissions(raw.split(","))
+    except ValidationFailed as exc:
+        typer.echo(f"Error: {exc.message}", err=True)
+        known = ", ".join(sorted(ALL_PERMISSIONS)) + f", {ADMIN}, " + ", ".join(f"{r}:*" for r in CATALOGUE)
+        typer.echo(f"Known permissions: {known}", err=True)
+        raise typer.Exit(2) from None
+
+
+@api_keys_app.command("create")
+def api_keys_create(
+    name: Annotated[str, typer.Option(help="A label to tell the key apart, e.g. \"Shop backend\".")],
+    permissions: Annotated[str, typer.Option(help="Comma-separated, e.g. \"orders:read,orders:create\".")],
+    expires_in_days: Annotated[int | None, typer.Option(min=1, help="Expire after N days (default: never).")] = None,
+) -> None:
+    """Create an API key and print it. It is shown this once: only its hash is stored."""
+    from datetime import timedelta
+
+    from stateset_gateway.auth.api_keys import create_api_key
+    from stateset_gateway.db.types import utcnow
+
+    wanted = _permissions_or_exit(permissions)
+    expires_at = utcnow() + timedelta(days=expires_in_days) if expires_in_days else None
+    issued = _with_db(_settings(), lambda db: create_api_key(db, name=name, permissions=wanted,
+                                                             expires_at=expires_at))
+    typer.echo(f"Created API key {issued.record.name!r} (id {issued.record.id}) with {', '.join(wanted)}"
+               + (f", expires {expires_at:%Y-%m-%d %H:%M} UTC" if expires_at else "") + ".")
+    typer.echo("Store it now; it will not be shown again. Send it as the X-API-Key header:")
+    typer.echo(issued.key)
+
+
+@api_keys_app.command("list")
+def api_keys_list(
+    all_keys: Annotated[bool, typer.Option("--all", help="Include revoked keys.")] = False,
+) -> None:
+    """List keys (newest first): id, name, prefix, status, permissions, last use. Never the keys."""
+    from stateset_gateway.auth.api_keys import list_api_keys
+    from stateset_gateway.db.types import utcnow
+
+    records, total = _with_db(_settings(), lambda db: list_api_keys(db, limit=1000, include_revoked=all_keys))
+    if not records:
+        typer.echo("No API keys." if all_keys else "No active API keys (--all shows revoked ones).")
+        return
+    now = utcnow()
+    for r in records:
+        status = ("revoked" if r.revoked_at else "expired" if r.expires_at and r.expires_at <= now else "active")
+        last = f"{r.last_used_at:%Y-%m-%d %H:%M}" if r.last_used_at else "never"
+        typer.echo(f"{r.id}  {r.prefix}...  {status:<7}  {r.name}  [{', '.join(r.permissions)}]  last used: {last}")
+    if total > len(records):
+        typer.echo(f"... and {total - len(records)} more")
+
+
+@api_keys_app.command("revoke")
+def api_keys_revoke(key_id: Annotated[str, typer.Argument(help="The key's id, from `list`.")]) -> None:
+    """Revoke a key now; requests with it answer 401 INVALID_API_KEY from then on."""
+    import uuid
+
+    from stateset_gateway.auth.api_keys import revoke_api_key
+
+    try:
+        parsed = uuid.UUID(key_id)
+    except ValueError:
+        typer.echo(f"Error: {key_id!r} is not a key id (a UUID, as `auth api-keys list` shows)", err=True)
+        raise typer.Exit(2) from None
+    record = _with_db(_settings(), lambda db: revoke_api_key(db, parsed))
+    typer.echo(f"Revoked API key {record.name!r} ({record.prefix}...).")
+
+
+@users_app.command("create")
+def users_create(
+    email: Annotated[str, typer.Option(help="The user's email.")],
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True,
+                                          help="Prompted for when not given (keeps it out of shell history).")],
+    role: Annotated[str, typer.Option(help="admin, manager, user or readonly.")] = "user",
+) -> None:
+    """Create a user with a role (registration over the API always gives the role user)."""
+    from stateset_gateway.auth.users import register
+
+    user = _with_db(_settings(), lambda db: register(db, email, password, role=role))
+    typer.echo(f"Created user {user.email} (id {user.id}) with role {user.role}.")
+
+
+@users_app.command("set-role")
+def users_set_role(
+    email: Annotated[str, typer.Argument(help="The user's email.")],
+    role: Annotated[str, typer.Argument(help="admin, manager, user or readonly.")],
+) -> None:
+    """Change a user's role; it applies to their next request, even with tokens already issued."""
+    from stateset_gateway.auth.users import set_role
+
+    user = _with_db(_settings(), lambda db: set_role(db, email, role))
+    typer.echo(f"{user.email} now has role {user.role}.")
 
 
 @app.command()

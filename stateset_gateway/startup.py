@@ -1,4 +1,5 @@
-"""What `serve` does before it listens: bring the schema up to date, add demo data on request.
+"""What `serve` does before it listens: bring the schema up to date, add demo data on request, and
+in development print an admin API key (auth.dev_key).
 
 Kept apart from the CLI so extensions (the development API key, later) hook in one place.
 """
@@ -12,12 +13,14 @@ from stateset_gateway.db.engine import Database
 
 async def prepare(db: Database, settings: Settings, *, demo: bool) -> list[str]:
     lines: list[str] = []
+    schema_ready = True
     if settings.should_auto_migrate:
         await migrate.upgrade(db.write_engine)
         lines.append(f"Database: {settings.database_kind}, schema up to date.")
     else:
         status = await migrate.status(db.engine)
         if not status.up_to_date:
+            schema_ready = False
             lines.append(f"Warning: {len(status.pending)} migration(s) pending; run `stateset-cli migrate up`.")
     if demo:
         from stateset_gateway.seed import SeedSize, is_empty, seed
@@ -26,4 +29,8 @@ async def prepare(db: Database, settings: Settings, *, demo: bool) -> list[str]:
             report = await seed(db, SeedSize(customers=50, products=20, orders=200))
             lines.append(f"Demo data: {report.customers} customers, {report.products} products, "
                          f"{report.orders} orders.")
+    if settings.is_development and schema_ready:  # a new user can query at once; never in production
+        from stateset_gateway.auth.dev_key import ensure_development_key
+
+        lines.extend(await ensure_development_key(db, settings))
     return lines

@@ -79,4 +79,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_body_bytes=settings.server.max_body_bytes,
         timeout_seconds=settings.server.request_timeout,
     )
+    from stateset_gateway import bench_probe
+
+    if bench_probe.enabled():  # benchmark runs only: SQL statements per request in a response header
+        app.add_middleware(bench_probe.StatementCounter)
     return app

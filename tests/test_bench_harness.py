@@ -1,0 +1,47 @@
+"""The benchmark harness's own logic (no database, no servers, nothing timed)."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench.harness import Result, format_ratios, format_table, http_request, parse_args, ratios
+
+
+def test_defaults_are_the_documented_size() -> None:
+    opts = parse_args([])
+    assert (opts.customers, opts.products, opts.orders) == (10_000, 1_000, 100_000)
+    assert opts.workers == 1 and opts.concurrency == 8 and opts.deep_offset == 50_000
+    assert opts.workloads == ["ref", "5", "1", "2", "3", "6", "4"]
+    assert not opts.keep
+
+
+def test_quick_is_smaller_and_deep_page_stays_inside_the_data() -> None:
+    opts = parse_args(["--quick", "--workloads", "1,6,ref"])
+    assert opts.orders < 100_000 and opts.deep_offset == opts.orders // 2
+    assert opts.workloads == ["ref", "1", "6"]
+
+
+@pytest.mark.parametrize("argv", [["--workloads", "7"], ["--skip-seed"], ["--concurrency", "0"], ["--page-size", "500"]])
+def test_bad_arguments_are_refused(argv: list[str]) -> None:
+    with pytest.raises(SystemExit):
+        parse_args(argv)
+
+
+def test_table_and_ratios() -> None:
+    results = [Result("ref", rps=3000), Result("5", rps=2400, statements=0.0),
+               Result("1", rps=100, p50_ms=70.0, statements=6.0), Result("3", rps=110, statements=4.0),
+               Result("6", rps=90, statements=6.0)]
+    table = format_table(results)
+    assert "workload" in table.splitlines()[0] and "2,400" in table and "6.00" in table
+    assert format_table(results, markdown=True).startswith("| workload |")
+    got = {what: value for what, value, _ in ratios(results)}
+    assert got["req/s: floor (5) / bare FastAPI (ref)"] == pytest.approx(0.8)
+    assert got["time/request: deep page (6) / first page (1)"] == pytest.approx(100 / 90)
+    assert got["time/request: REST (3) / GraphQL (1)"] == pytest.approx(100 / 110)
+    assert "0.80" in format_ratios(results)
+
+
+def test_raw_requests_carry_their_length() -> None:
+    raw = http_request("POST", 8080, "/graphql", body=b'{"query": "{ __typename }"}', headers={"X-API-Key": "k"})
+    head, body = raw.split("\r\n\r\n")
+    assert "Content-Length: 27" in head and body == '{"query": "{ __typename }"}'

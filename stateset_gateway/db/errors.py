@@ -34,6 +34,9 @@ def translate_db_error(exc: BaseException) -> errors.DomainError | None:
                        "unable to open database", "terminating connection", "the database system is")
     ):
         return errors.ServiceUnavailable("Database is unreachable")
+    if "invalid byte sequence" in message or "characternotinrepertoire" in message:
+        # PostgreSQL text cannot hold NUL (\u0000); SQLite can. The client sent it: a 400, not a 500.
+        return errors.ValidationFailed({"input": ["Text must not contain NUL (\\u0000) characters"]})
     if isinstance(exc, sa_exc.IntegrityError) and "foreign key" in message:
         return errors.ValidationFailed({"reference": ["A referenced resource does not exist"]},
                                        "FOREIGN KEY constraint failed")

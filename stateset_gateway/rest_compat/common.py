@@ -90,8 +90,13 @@ _DESCRIPTIONS = {
 
 
 def errors_doc(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """`responses=` for a route: 400/401/403 (every protected route) plus the `statuses` it may add."""
-    return {
+    """`responses=` for a route: 400/401/403 (every protected route), the `statuses` it may add, and
+    `default` for the rest (413, 429, 5xx). Documenting `default` also keeps FastAPI from adding its
+    own 422 HTTPValidationError, which this API never sends (validation answers 400)."""
+    documented: dict[int | str, dict[str, Any]] = {
         status: {"model": ErrorResponse, "description": _DESCRIPTIONS[status]}
         for status in sorted({400, 401, 403, *statuses})
     }
+    documented["default"] = {"model": ErrorResponse, "description": "Any other error, in the same shape "
+                             "(PAYLOAD_TOO_LARGE, RATE_LIMIT_EXCEEDED, INTERNAL_ERROR, SERVICE_UNAVAILABLE, ...)"}
+    return documented

@@ -32,7 +32,7 @@ async def list_customers(
     return listing(request, CustomerOut, result)
 
 
-@router.post("", status_code=201, response_model=Envelope[CustomerOut], responses=errors_doc(404, 409),
+@router.post("", status_code=201, response_model=Envelope[CustomerOut], responses=errors_doc(409),
              dependencies=[Depends(requires("customers:create"))])
 async def create_customer(request: Request, db: DB, body: CustomerCreate) -> Response:
     """Create a customer; a taken email answers 409 DUPLICATE_ENTRY with details field/value."""

@@ -24,9 +24,9 @@ def translate_db_error(exc: BaseException) -> errors.DomainError | None:
     if not isinstance(exc, sa_exc.DBAPIError):
         return None
     message = _text(exc)
-    if "database is locked" in message or "lock" in message and "timeout" in message:
-        return errors.ResourceLocked()
-    if "locknotavailable" in message or "deadlock" in message:
+    if any(marker in message for marker in ("database is locked", "locknotavailable", "deadlock")) or (
+        "lock" in message and "timeout" in message
+    ):
         return errors.ResourceLocked()
     if exc.connection_invalidated or isinstance(exc, sa_exc.InterfaceError) or any(
         marker in message

@@ -7,12 +7,12 @@ from enum import Enum
 from typing import Any, Generic, TypeVar
 
 import strawberry
-from strawberry.permission import BasePermission, PermissionExtension
 from strawberry.types import Info
 
 from stateset_gateway.db import models
 from stateset_gateway.resolvers.pagination import CursorArgs, Page
 from stateset_gateway.schema.context import Context
+from stateset_gateway.schema.permissions import requires
 
 T = TypeVar("T")
 
@@ -32,41 +32,14 @@ class SortDirection(Enum):
     DESC = "desc"
 
 
-class HasPermission(BasePermission):
-    """The caller must be authenticated (401) and hold `permission` (403): the same check REST uses."""
-
-    def __init__(self, permission: str) -> None:
-        self.permission = permission
-
-    async def has_permission(self, source: Any, info: Info[Context, None], **kwargs: Any) -> bool:
-        from stateset_gateway.auth.authenticate import authorize
-
-        info.context.principal = await authorize(info.context.request, self.permission)
-        return True
-
-
-def _guard(permission: str) -> list[Any]:
-    return [PermissionExtension(permissions=[HasPermission(permission)], use_directives=False)]
-
-
 def query(permission: str, **kwargs: Any) -> Any:
     """A root query field that declares `permission` (checked before it resolves)."""
-    field = strawberry.field(extensions=_guard(permission), **kwargs)
-    return field
+    return strawberry.field(extensions=requires(permission), **kwargs)
 
 
 def mutation(permission: str, **kwargs: Any) -> Any:
     """A mutation that declares `permission`."""
-    return strawberry.mutation(extensions=_guard(permission), **kwargs)
-
-
-def declared_permission(field: Any) -> str | None:
-    """What a Strawberry field declares, for the permission-matrix test."""
-    for ext in getattr(field, "extensions", None) or ():
-        if isinstance(ext, PermissionExtension):
-            for perm in ext.permissions:
-                return getattr(perm, "permission", None) or type(perm).__name__
-    return None
+    return strawberry.mutation(extensions=requires(permission), **kwargs)
 
 
 @strawberry.type

@@ -186,3 +186,9 @@ async def test_include_items_costs_a_constant_number_of_statements(
     assert counts[5] == counts[100] == 1  # one batch load of the lines per page
     # authentication, the page, its count, the lines (SQLite's explicit BEGINs aside): 4 at any page size
     assert counts["all 5"] == counts["all 100"] <= 4
+
+
+async def test_metrics_label_requests_with_the_full_route_template(api: Api) -> None:
+    await api.call("GET", "/orders/0b6f2a3c-0000-4000-8000-000000000000")
+    metrics = (await api.client.get("/metrics")).text
+    assert 'route="/api/v1/orders/{order_id}",status="404"' in metrics

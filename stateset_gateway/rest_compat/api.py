@@ -6,11 +6,10 @@ from fastapi import APIRouter
 
 from stateset_gateway.rest_compat import customers, inventory, orders, products, returns, shipments
 
-PREFIX = "/api/v1"
-
 
 def build_router() -> APIRouter:
-    router = APIRouter(prefix=PREFIX)
+    """Each domain router already carries its /api/v1/<domain> prefix (see common.API_PREFIX)."""
+    router = APIRouter()
     for module in (customers, products, inventory, orders, returns, shipments):
         router.include_router(module.router)
     return router

@@ -10,12 +10,12 @@ from fastapi.responses import Response
 
 from stateset_gateway.resolvers import customers
 from stateset_gateway.resolvers.inputs import CustomerCreate, CustomerUpdate
-from stateset_gateway.rest_compat.common import DB, Paging, errors_doc, listing, single
+from stateset_gateway.rest_compat.common import API_PREFIX, DB, Paging, errors_doc, listing, single
 from stateset_gateway.rest_compat.deps import requires
 from stateset_gateway.rest_compat.envelopes import Envelope, Page, no_content
 from stateset_gateway.rest_compat.models import CustomerOut, OrderOut
 
-router = APIRouter(prefix="/customers", tags=["customers"])
+router = APIRouter(prefix=f"{API_PREFIX}/customers", tags=["customers"])
 
 
 @router.get("", response_model=Envelope[Page[CustomerOut]], responses=errors_doc(),

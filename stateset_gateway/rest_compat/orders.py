@@ -13,7 +13,7 @@ from stateset_gateway.db.models import OrderStatus
 from stateset_gateway.resolvers import orders
 from stateset_gateway.resolvers.inputs import OrderCreate, OrderLineInput, OrderSortField, OrderUpdate
 from stateset_gateway.rest_compat import envelopes
-from stateset_gateway.rest_compat.common import DB, Paging, errors_doc, listing, listing_of, single
+from stateset_gateway.rest_compat.common import API_PREFIX, DB, Paging, errors_doc, listing, listing_of, single
 from stateset_gateway.rest_compat.deps import requires
 from stateset_gateway.rest_compat.envelopes import Envelope, Page, no_content
 from stateset_gateway.rest_compat.models import (
@@ -23,7 +23,7 @@ from stateset_gateway.rest_compat.models import (
     OrderStatusUpdate,
 )
 
-router = APIRouter(prefix="/orders", tags=["orders"])
+router = APIRouter(prefix=f"{API_PREFIX}/orders", tags=["orders"])
 
 
 @router.get("", response_model=Envelope[Page[OrderOut]], responses=errors_doc(),

@@ -10,12 +10,12 @@ from fastapi.responses import Response
 
 from stateset_gateway.resolvers import products
 from stateset_gateway.resolvers.inputs import ProductCreate, ProductUpdate
-from stateset_gateway.rest_compat.common import DB, Paging, errors_doc, listing, single
+from stateset_gateway.rest_compat.common import API_PREFIX, DB, Paging, errors_doc, listing, single
 from stateset_gateway.rest_compat.deps import requires
 from stateset_gateway.rest_compat.envelopes import Envelope, Page, no_content
 from stateset_gateway.rest_compat.models import ProductOut
 
-router = APIRouter(prefix="/products", tags=["products"])
+router = APIRouter(prefix=f"{API_PREFIX}/products", tags=["products"])
 
 
 @router.get("", response_model=Envelope[Page[ProductOut]], responses=errors_doc(),

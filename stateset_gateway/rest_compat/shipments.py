@@ -11,12 +11,12 @@ from fastapi.responses import Response
 from stateset_gateway.db.models import ShipmentStatus
 from stateset_gateway.resolvers import shipments
 from stateset_gateway.resolvers.inputs import ShipmentCreate
-from stateset_gateway.rest_compat.common import DB, Paging, errors_doc, listing, single
+from stateset_gateway.rest_compat.common import API_PREFIX, DB, Paging, errors_doc, listing, single
 from stateset_gateway.rest_compat.deps import requires
 from stateset_gateway.rest_compat.envelopes import Envelope, Page
 from stateset_gateway.rest_compat.models import ShipmentOut
 
-router = APIRouter(prefix="/shipments", tags=["shipments"])
+router = APIRouter(prefix=f"{API_PREFIX}/shipments", tags=["shipments"])
 
 
 @router.get("", response_model=Envelope[Page[ShipmentOut]], responses=errors_doc(),

@@ -65,7 +65,7 @@ def configure_logging(level: str = "INFO", file: Path | None = None) -> None:
         handler._stateset = True  # type: ignore[attr-defined]
         root.addHandler(handler)
     root.setLevel(level)
-    for noisy in ("uvicorn.access", "httpx", "httpcore"):
+    for noisy in ("uvicorn.access", "httpx", "httpcore", "aiosqlite"):  # aiosqlite logs SQL parameters at DEBUG
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 

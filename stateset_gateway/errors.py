@@ -65,19 +65,28 @@ class ValidationFailed(DomainError):
         return cls({name: [message]})
 
 
+class _Unauthenticated(DomainError):
+    """401s tell HTTP clients how to authenticate (RFC 6750)."""
+
+    status = 401
+
+    def headers(self) -> dict[str, str]:
+        return {"WWW-Authenticate": 'Bearer realm="stateset", error="invalid_token"'}
+
+
 class InvalidCredentials(DomainError):
     code = ErrorCode.INVALID_CREDENTIALS
     status = 401
     default_message = "Invalid email or password"
 
 
-class TokenExpired(DomainError):
+class TokenExpired(_Unauthenticated):
     code = ErrorCode.TOKEN_EXPIRED
     status = 401
     default_message = "Access token has expired"
 
 
-class InvalidToken(DomainError):
+class InvalidToken(_Unauthenticated):
     code = ErrorCode.INVALID_TOKEN
     status = 401
     default_message = "Token is invalid or malformed"

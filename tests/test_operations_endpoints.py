@@ -95,3 +95,9 @@ async def test_unreachable_redis_makes_readiness_fail(database_url: str, db: obj
             response = await c.get("/health/readiness")
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "SERVICE_UNAVAILABLE"
+
+
+async def test_unauthenticated_answers_say_how_to_authenticate(client: httpx.AsyncClient) -> None:
+    response = await client.get("/api/v1/orders")
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"].startswith("Bearer")

@@ -26,6 +26,14 @@ Quantity = Annotated[int, Field(ge=1, le=1_000_000)]
 class Input(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        """PostgreSQL cannot store NUL in text; refuse it everywhere so both databases answer alike."""
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("Must not contain NUL characters")
+        return value
+
 
 class AddressInput(Input):
     line1: Annotated[str, StringConstraints(min_length=1, max_length=200)]

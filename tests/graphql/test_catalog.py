@@ -122,3 +122,10 @@ async def test_inventory_levels_low_stock_reservations(gql: GraphQLClient) -> No
     assert reservations["reservations"]["nodes"] == [{"status": "RELEASED"}]
     total = await gql("query($p: ID!) { product(id: $p) { totalAvailable } }", {"p": p["id"]})
     assert total["product"]["totalAvailable"] == 12
+
+
+async def test_nul_characters_are_refused_alike_on_every_database(gql: GraphQLClient) -> None:
+    err = await gql.error('mutation { createCustomer(input: {email: "nul@example.com", firstName: "A\\u0000B", '
+                          'lastName: "L"}) { id } }')
+    assert err["extensions"]["code"] == "VALIDATION_ERROR"
+    assert err["extensions"]["details"] == {"first_name": ["Must not contain NUL characters"]}

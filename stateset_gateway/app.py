@@ -13,7 +13,6 @@ from stateset_gateway.config import Settings, load_settings
 from stateset_gateway.db.engine import Database
 from stateset_gateway.middleware import RequestContextMiddleware
 from stateset_gateway.observability import Metrics, configure_logging
-from stateset_gateway.rest_compat import auth_routes
 from stateset_gateway.rest_compat import api as rest_api
 from stateset_gateway.rest_compat import errors as rest_errors
 from stateset_gateway.schema.http import GraphQLEndpoint
@@ -61,7 +60,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(rest_api.build_router())
     graphql = GraphQLEndpoint(build_schema()._schema, graphiql=settings.graphql.graphiql)
     app.add_api_route("/graphql", graphql, methods=["GET", "POST"], include_in_schema=False)
-    app.include_router(auth_routes.router, prefix="/api/v1")
 
     if settings.server.cors_origins:
         app.add_middleware(

@@ -26,10 +26,11 @@ from stateset_gateway.auth.principal import Principal
 from stateset_gateway.config import Settings
 from stateset_gateway.db.engine import Database
 from stateset_gateway.db.models.auth import ApiKey, User
+from stateset_gateway.rest_compat.common import API_PREFIX, errors_doc
 from stateset_gateway.rest_compat.deps import OptionalPrincipal, authenticated, public, requires
 from stateset_gateway.rest_compat.envelopes import Envelope, Page, dumps, no_content, ok, page
 
-router = APIRouter(tags=["auth"])
+router = APIRouter(prefix=API_PREFIX, tags=["auth"], responses=errors_doc(404, 409))
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 GRANT_TYPES = ["password", "refresh_token", "client_credentials"]
 

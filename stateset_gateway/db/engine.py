@@ -61,6 +61,11 @@ def _postgres_engine(settings: Settings) -> AsyncEngine:
         pool_timeout=db.connect_timeout_seconds,
         pool_recycle=db.idle_timeout,
         pool_pre_ping=True,
+        # Pooled connections rest in autocommit: a read is then one round trip, not BEGIN + SELECT +
+        # ROLLBACK, and the pre-ping is a bare `;` rather than BEGIN/`;`/ROLLBACK. Under READ COMMITTED
+        # every statement takes its own snapshot anyway, so a read sees exactly what it saw inside a
+        # transaction. Writes get their transaction back through `Database.write_engine`.
+        isolation_level="AUTOCOMMIT",
         connect_args={
             "timeout": db.connect_timeout_seconds,
             "server_settings": {"lock_timeout": str(db.lock_timeout_ms), "application_name": "stateset-gateway"},
@@ -79,7 +84,9 @@ class Database:
             self.write_engine = _sqlite_engine(settings, immediate=True)
         else:
             self.engine = _postgres_engine(settings)
-            self.write_engine = self.engine
+            # The same pool; each checked-out connection switches to READ COMMITTED transactions
+            # (no round trip) and back to autocommit when returned.
+            self.write_engine = self.engine.execution_options(isolation_level="READ COMMITTED")
         self._read_sessions = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
         self._write_sessions = async_sessionmaker(self.write_engine, expire_on_commit=False, autoflush=False)
 
@@ -112,5 +119,5 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
-        if self.write_engine is not self.engine:
+        if self.write_engine.pool is not self.engine.pool:
             await self.write_engine.dispose()

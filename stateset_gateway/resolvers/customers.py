@@ -24,8 +24,8 @@ from stateset_gateway.resolvers.pagination import (
     OffsetPage,
     Page,
     Sort,
-    count,
-    paginate,
+    count_of,
+    page_of,
 )
 from stateset_gateway.resolvers.uniqueness import ensure_unique, unique_guard
 
@@ -92,16 +92,12 @@ def _filtered(filters: CustomerFilter) -> Any:
 async def list_customers(
     db: Database, filters: Any = None, args: CursorArgs | OffsetArgs = CursorArgs()
 ) -> Page[Customer] | OffsetPage[Customer]:
-    stmt = _filtered(validate(CustomerFilter, filters or {}))
-    cfg = db.settings.graphql
-    async with db.reader() as session:
-        return await paginate(session, stmt, Sort(Customer.created_at), Customer.id, args,
-                              default_size=cfg.default_page_size, max_size=cfg.max_page_size)
+    return await page_of(db, _filtered(validate(CustomerFilter, filters or {})), Sort(Customer.created_at),
+                         Customer.id, args)
 
 
 async def count_customers(db: Database, filters: Any = None) -> int:
-    async with db.reader() as session:
-        return await count(session, _filtered(validate(CustomerFilter, filters or {})))
+    return await count_of(db, _filtered(validate(CustomerFilter, filters or {})))
 
 
 async def customer_orders(

@@ -39,8 +39,8 @@ from stateset_gateway.resolvers.pagination import (
     OffsetPage,
     Page,
     Sort,
-    count,
-    paginate,
+    count_of,
+    page_of,
 )
 from stateset_gateway.resolvers.uniqueness import ensure_unique, unique_guard
 
@@ -96,16 +96,11 @@ def _filtered(filters: InventoryFilter) -> Any:
 async def list_levels(
     db: Database, filters: Any = None, args: CursorArgs | OffsetArgs = CursorArgs()
 ) -> Page[InventoryBalance] | OffsetPage[InventoryBalance]:
-    stmt = _filtered(validate(InventoryFilter, filters or {}))
-    cfg = db.settings.graphql
-    async with db.reader() as session:
-        return await paginate(session, stmt, Sort(B.created_at), B.id, args,
-                              default_size=cfg.default_page_size, max_size=cfg.max_page_size)
+    return await page_of(db, _filtered(validate(InventoryFilter, filters or {})), Sort(B.created_at), B.id, args)
 
 
 async def count_levels(db: Database, filters: Any = None) -> int:
-    async with db.reader() as session:
-        return await count(session, _filtered(validate(InventoryFilter, filters or {})))
+    return await count_of(db, _filtered(validate(InventoryFilter, filters or {})))
 
 
 async def adjust_inventory(db: Database, data: Any) -> InventoryBalance:
@@ -279,7 +274,4 @@ async def list_reservations(
         if status not in set(ReservationStatus):
             raise errors.ValidationFailed.field("status", f"Must be one of {', '.join(ReservationStatus)}")
         stmt = stmt.where(R.status == status)
-    cfg = db.settings.graphql
-    async with db.reader() as session:
-        return await paginate(session, stmt, Sort(R.created_at), R.id, args,
-                              default_size=cfg.default_page_size, max_size=cfg.max_page_size)
+    return await page_of(db, stmt, Sort(R.created_at), R.id, args)

@@ -45,8 +45,8 @@ from stateset_gateway.resolvers.pagination import (
     OffsetPage,
     Page,
     Sort,
-    count,
-    paginate,
+    count_of,
+    page_of,
 )
 
 KIND = "Order"
@@ -299,16 +299,12 @@ async def list_orders(
     sort_order: str | None = None,
     args: CursorArgs | OffsetArgs = CursorArgs(),
 ) -> Page[Order] | OffsetPage[Order]:
-    stmt = _filtered(validate(OrderFilter, filters or {}))
-    cfg = db.settings.graphql
-    async with db.reader() as session:
-        return await paginate(session, stmt, order_sort(sort_by, sort_order), Order.id, args,
-                              default_size=cfg.default_page_size, max_size=cfg.max_page_size)
+    return await page_of(db, _filtered(validate(OrderFilter, filters or {})), order_sort(sort_by, sort_order),
+                         Order.id, args)
 
 
 async def count_orders(db: Database, filters: Any = None) -> int:
-    async with db.reader() as session:
-        return await count(session, _filtered(validate(OrderFilter, filters or {})))
+    return await count_of(db, _filtered(validate(OrderFilter, filters or {})))
 
 
 async def list_orders_with_items(

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from stateset_gateway import errors
+from stateset_gateway.db.engine import Database
 
 T = TypeVar("T")
 
@@ -188,3 +189,18 @@ async def paginate(
     return await keyset_page(
         session, stmt, sort, id_column, size=size, backwards=backwards, after=args.after, before=args.before
     )
+
+
+async def page_of(
+    db: Database, stmt: Select[Any], sort: Sort, id_column: InstrumentedAttribute[Any], args: CursorArgs | OffsetArgs
+) -> Page[Any] | OffsetPage[Any]:
+    """One page of `stmt` in a short read session, sized by the configured GraphQL page limits."""
+    cfg = db.settings.graphql
+    async with db.reader() as session:
+        return await paginate(session, stmt, sort, id_column, args,
+                              default_size=cfg.default_page_size, max_size=cfg.max_page_size)
+
+
+async def count_of(db: Database, stmt: Select[Any]) -> int:
+    async with db.reader() as session:
+        return await count(session, stmt)

@@ -17,8 +17,8 @@ from stateset_gateway.resolvers.pagination import (
     OffsetPage,
     Page,
     Sort,
-    count,
-    paginate,
+    count_of,
+    page_of,
 )
 from stateset_gateway.resolvers.uniqueness import ensure_unique, unique_guard
 
@@ -96,13 +96,9 @@ def _filtered(filters: ProductFilter) -> Any:
 async def list_products(
     db: Database, filters: Any = None, args: CursorArgs | OffsetArgs = CursorArgs()
 ) -> Page[Product] | OffsetPage[Product]:
-    stmt = _filtered(validate(ProductFilter, filters or {}))
-    cfg = db.settings.graphql
-    async with db.reader() as session:
-        return await paginate(session, stmt, Sort(Product.created_at), Product.id, args,
-                              default_size=cfg.default_page_size, max_size=cfg.max_page_size)
+    return await page_of(db, _filtered(validate(ProductFilter, filters or {})), Sort(Product.created_at),
+                         Product.id, args)
 
 
 async def count_products(db: Database, filters: Any = None) -> int:
-    async with db.reader() as session:
-        return await count(session, _filtered(validate(ProductFilter, filters or {})))
+    return await count_of(db, _filtered(validate(ProductFilter, filters or {})))

@@ -32,8 +32,8 @@ from stateset_gateway.resolvers.pagination import (
     OffsetPage,
     Page,
     Sort,
-    count,
-    paginate,
+    count_of,
+    page_of,
 )
 
 KIND = "Return"
@@ -155,12 +155,9 @@ def _filtered(filters: ReturnFilter) -> Any:
 async def list_returns(
     db: Database, filters: Any = None, args: CursorArgs | OffsetArgs = CursorArgs()
 ) -> Page[Return] | OffsetPage[Return]:
-    cfg = db.settings.graphql
-    async with db.reader() as session:
-        return await paginate(session, _filtered(validate(ReturnFilter, filters or {})), Sort(Return.created_at),
-                              Return.id, args, default_size=cfg.default_page_size, max_size=cfg.max_page_size)
+    return await page_of(db, _filtered(validate(ReturnFilter, filters or {})), Sort(Return.created_at), Return.id,
+                         args)
 
 
 async def count_returns(db: Database, filters: Any = None) -> int:
-    async with db.reader() as session:
-        return await count(session, _filtered(validate(ReturnFilter, filters or {})))
+    return await count_of(db, _filtered(validate(ReturnFilter, filters or {})))

@@ -20,8 +20,8 @@ from stateset_gateway.resolvers.pagination import (
     OffsetPage,
     Page,
     Sort,
-    count,
-    paginate,
+    count_of,
+    page_of,
 )
 from stateset_gateway.resolvers.uniqueness import ensure_unique, unique_guard
 
@@ -108,12 +108,9 @@ def _filtered(filters: ShipmentFilter) -> Any:
 async def list_shipments(
     db: Database, filters: Any = None, args: CursorArgs | OffsetArgs = CursorArgs()
 ) -> Page[Shipment] | OffsetPage[Shipment]:
-    cfg = db.settings.graphql
-    async with db.reader() as session:
-        return await paginate(session, _filtered(validate(ShipmentFilter, filters or {})), Sort(Shipment.created_at),
-                              Shipment.id, args, default_size=cfg.default_page_size, max_size=cfg.max_page_size)
+    return await page_of(db, _filtered(validate(ShipmentFilter, filters or {})), Sort(Shipment.created_at),
+                         Shipment.id, args)
 
 
 async def count_shipments(db: Database, filters: Any = None) -> int:
-    async with db.reader() as session:
-        return await count(session, _filtered(validate(ShipmentFilter, filters or {})))
+    return await count_of(db, _filtered(validate(ShipmentFilter, filters or {})))

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import os
 import resource
 import sys
@@ -146,7 +147,7 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
     def pct(p: float) -> float:
         if not lat:
             return 0.0
-        return lat[min(done - 1, max(0, int(round(p / 100 * done + 0.5)) - 1))] / 1e6
+        return lat[min(done - 1, max(0, math.ceil(p / 100 * done) - 1))] / 1e6  # nearest rank
 
     return {
         "requests": done,

@@ -6,7 +6,9 @@ max_connections, ...). A bad value stops start-up with a message naming the key 
 
 from __future__ import annotations
 
+import json
 import os
+import re
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
@@ -16,6 +18,7 @@ from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
+    SettingsError,
     TomlConfigSettingsSource,
 )
 
@@ -143,7 +146,9 @@ class Settings(BaseSettings):
         config_dir = Path(os.environ.get("APP_CONFIG_DIR", "config"))
         app_env = os.environ.get("APP_ENV", "development")
         files = [config_dir / "default.toml", config_dir / f"{app_env}.toml"]
-        toml = TomlConfigSettingsSource(settings_cls, toml_file=[f for f in files if f.is_file()])
+        # deep_merge: an environment file that sets one key of a table (`[database] min_connections`)
+        # must not wipe the other keys default.toml set in that table.
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=[f for f in files if f.is_file()], deep_merge=True)
         return (init_settings, env_settings, toml)
 
 
@@ -155,9 +160,30 @@ def _env_name(loc: tuple[Any, ...]) -> str:
     return "APP__" + "__".join(str(part).upper() for part in loc)
 
 
+def _unparsable_env_message(exc: SettingsError) -> str:
+    """A list or table given in an environment variable that is not JSON fails before validation,
+    with an error naming only the top-level field; name the variable(s) the operator actually set."""
+    match = re.search(r'field "(\w+)"', str(exc))
+    field = match.group(1) if match else ""
+    prefix = f"APP__{field.upper()}"
+    lines = []
+    for key, value in os.environ.items():
+        name = key.upper()
+        if field and (name == prefix or name.startswith(prefix + "__")):
+            try:
+                json.loads(value)
+            except ValueError:
+                path = ".".join(part.lower() for part in name.removeprefix("APP__").split("__"))
+                lines.append(f"  {name} ({path}): not valid JSON; write lists and tables as JSON, "
+                             f'e.g. {name}=\'["http://localhost:3000"]\'')
+    return "Invalid configuration:\n" + ("\n".join(lines) or f"  {prefix}: {exc}")
+
+
 def load_settings(**overrides: Any) -> Settings:
     try:
         settings = Settings(**overrides)
+    except SettingsError as exc:
+        raise ConfigError(_unparsable_env_message(exc)) from None
     except ValidationError as exc:
         lines = [
             f"  {_env_name(err['loc'])} ({'.'.join(map(str, err['loc']))}): {err['msg']}" for err in exc.errors()

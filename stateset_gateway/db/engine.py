@@ -23,13 +23,24 @@ from stateset_gateway.db.urls import to_sqlalchemy_url
 
 def _sqlite_engine(settings: Settings, *, immediate: bool) -> AsyncEngine:
     url = to_sqlalchemy_url(settings.database_url)
-    busy_ms = int(settings.database.connect_timeout_seconds * 1000)
+    db = settings.database
+    busy_ms = int(db.connect_timeout_seconds * 1000)
+    in_memory = url.database in (None, "", ":memory:")
+    # The in-memory database lives in one connection; a file gets the same bounded pool `[database]`
+    # describes for PostgreSQL (each connection is a thread), so max_connections means the same thing
+    # on both and an exhausted pool answers "Timeout acquiring connection from pool" after
+    # connect_timeout instead of SQLAlchemy's fixed 5 + 10 connections and 30 s.
+    pool_args: dict[str, Any] = {"poolclass": NullPool} if in_memory else {
+        "pool_size": db.max_connections,
+        "max_overflow": 0,
+        "pool_timeout": db.connect_timeout_seconds,
+        "pool_recycle": db.idle_timeout,
+    }
     engine = create_async_engine(
         url,
-        echo=settings.database.echo,
-        connect_args={"timeout": settings.database.connect_timeout_seconds},
-        # The in-memory database lives in one connection; files get a small pool of threads.
-        poolclass=NullPool if url.database in (None, "", ":memory:") else None,
+        echo=db.echo,
+        connect_args={"timeout": db.connect_timeout_seconds},
+        **pool_args,
     )
 
     @event.listens_for(engine.sync_engine, "connect")

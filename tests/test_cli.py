@@ -1,0 +1,182 @@
+"""The real `stateset-cli`, run as an operator runs it: a separate process configured by APP__ variables.
+
+Why subprocesses: what an operator relies on is the installed entry point, its exit codes and what it
+prints, and that it reads the same settings as the server; calling the functions in-process would
+skip all of that. Kept to a handful of runs so the suite stays fast.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import text
+
+from stateset_gateway.config import load_settings
+from stateset_gateway.db import migrate
+from stateset_gateway.db.engine import Database
+from stateset_gateway.db.models import OrderStatus
+from tests import services
+from tests.databases import fresh_database
+
+_SCRIPT = Path(sys.executable).with_name("stateset-cli")
+CLI = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "stateset_gateway.cli"]
+
+
+def cli_env(**overrides: str) -> dict[str, str]:
+    """The test process's environment without any APP__ override, plus `overrides`; config files
+    come from the empty tests/no-config directory (conftest points APP_CONFIG_DIR there)."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("APP__")}
+    env["APP_CONFIG_DIR"] = str(Path(__file__).parent / "no-config")
+    env.pop("APP_ENV", None)
+    env.update(overrides)
+    return env
+
+
+def run_cli(*args: str, timeout: float = 120, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*CLI, *args], env=cli_env(**env), capture_output=True, text=True, timeout=timeout,
+                          check=False)
+
+
+@pytest.fixture(params=services.backends())
+async def fresh_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    async with fresh_database(request.param, tmp_path) as url:
+        yield url
+
+
+async def test_migrate_status_up_down_then_seed(fresh_url: str) -> None:
+    status = run_cli("migrate", "status", APP__DATABASE_URL=fresh_url)
+    assert status.returncode == 0, status.stderr
+    assert "current: (none)" in status.stdout and "pending: 0001" in status.stdout
+
+    up = run_cli("migrate", "up", APP__DATABASE_URL=fresh_url)
+    assert up.returncode == 0, up.stderr
+    status = run_cli("migrate", "status", APP__DATABASE_URL=fresh_url)
+    assert "current: 0001" in status.stdout and "up to date" in status.stdout
+
+    down = run_cli("migrate", "down", APP__DATABASE_URL=fresh_url)
+    assert down.returncode == 0, down.stderr
+    db = Database(load_settings(database_url=fresh_url))
+    try:
+        assert not (await migrate.status(db.engine)).up_to_date
+
+        seeded = run_cli("seed", "--customers", "20", "--products", "5", "--orders", "50",
+                         APP__DATABASE_URL=fresh_url)
+        assert seeded.returncode == 0, seeded.stderr
+        assert "Seeded 20 customers, 5 products in 3 locations, 50 orders" in seeded.stdout
+        assert (await migrate.status(db.engine)).up_to_date  # seed migrates a database that is behind
+
+        async with db.reader() as session:
+            async def count(sql: str) -> int:
+                return int((await session.execute(text(sql))).scalar_one())
+
+            assert await count("SELECT count(*) FROM customers") == 20
+            assert await count("SELECT count(*) FROM products") == 5
+            assert await count("SELECT count(*) FROM inventory_locations") == 3
+            assert await count("SELECT count(*) FROM orders") == 50
+            assert await count("SELECT count(*) FROM order_items") >= 50
+            statuses = {row[0] for row in (await session.execute(text("SELECT DISTINCT status FROM orders")))}
+            assert statuses == {s.value for s in OrderStatus}
+
+            # Stock held for open orders is exactly what the active reservations say, per balance.
+            rows = (await session.execute(text(
+                "SELECT b.on_hand, b.reserved, (SELECT COALESCE(SUM(r.quantity), 0) FROM inventory_reservations r"
+                " WHERE r.product_id = b.product_id AND r.location_id = b.location_id AND r.status = 'active')"
+                " FROM inventory_balances b"
+            ))).all()
+            assert len(rows) == 5 * 3
+            assert all(reserved == int(active) and on_hand >= reserved for on_hand, reserved, active in rows)
+            assert sum(reserved for _, reserved, _ in rows) > 0
+            # ... and only open orders hold stock.
+            assert await count(
+                "SELECT count(*) FROM inventory_reservations r JOIN orders o ON o.id = r.order_id"
+                " WHERE r.status = 'active' AND o.status NOT IN ('pending', 'confirmed', 'processing', 'on_hold')"
+            ) == 0
+    finally:
+        await db.dispose()
+
+
+def test_config_show_masks_secrets_and_url_passwords() -> None:
+    shown = run_cli(
+        "config", "show",
+        APP__DATABASE_URL="postgres://stateset:pg-s3cret-pw@db.internal:5432/stateset",
+        APP__REDIS_URL="redis://:redis-s3cret-pw@cache.internal:6379/0",
+        APP__AUTH__JWT_SECRET="jwt-s3cret-value-that-is-long-enough-1234",
+        APP__PORT="8081",
+    )
+    assert shown.returncode == 0, shown.stderr
+    for secret in ("pg-s3cret-pw", "redis-s3cret-pw", "jwt-s3cret-value"):
+        assert secret not in shown.stdout
+    config = json.loads(shown.stdout)
+    assert config["port"] == 8081
+    assert config["database_url"].startswith("postgres://stateset:")
+    assert config["database_url"].endswith("@db.internal:5432/stateset")
+    assert config["redis_url"].endswith("@cache.internal:6379/0")
+    assert config["auth"]["jwt_secret"] == "********"
+
+
+def test_bad_value_refuses_to_start_naming_the_key() -> None:
+    refused = run_cli("serve", timeout=60, APP__PORT="abc")
+    assert refused.returncode != 0
+    assert "APP__PORT" in refused.stderr
+    assert "Traceback" not in refused.stderr
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def test_serve_listens_on_app_port(fresh_url: str) -> None:
+    """`serve` on APP__PORT: ready, the documented 404, and the database kind of APP__DATABASE_URL
+    (`postgres://` on PostgreSQL). On SQLite it migrates the new file first."""
+    port = _free_port()
+    url = fresh_url.replace("postgresql://", "postgres://", 1)
+    kind = "sqlite" if url.startswith("sqlite") else "postgresql"
+    proc = await asyncio.create_subprocess_exec(
+        *CLI, "serve", env=cli_env(APP__DATABASE_URL=url, APP__PORT=str(port)),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        ready: httpx.Response | None = None
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=2) as client:
+            while time.monotonic() < deadline and proc.returncode is None:
+                try:
+                    ready = await client.get("/health/readiness")
+                    break
+                except httpx.TransportError:
+                    await asyncio.sleep(0.2)
+            assert ready is not None, f"serve never answered on {port}"
+            assert ready.status_code == 200
+            assert (await client.get("/health/version")).json()["database"] == kind
+            missing = await client.get("/api/v1/order")
+            assert missing.status_code == 404
+            assert missing.json()["error"]["code"] == "NOT_FOUND"
+            assert missing.json()["error"]["request_id"] == missing.headers["x-request-id"]
+    finally:
+        if proc.returncode is None:
+            proc.terminate()
+        try:
+            raw, _ = await asyncio.wait_for(proc.communicate(), timeout=15)
+        except TimeoutError:
+            proc.kill()
+            raw, _ = await proc.communicate()
+    output = raw.decode(errors="replace")
+    if kind == "sqlite":
+        assert "schema up to date" in output
+        db = Database(load_settings(database_url=url))
+        try:
+            assert (await migrate.status(db.engine)).up_to_date
+        finally:
+            await db.dispose()

@@ -12,8 +12,11 @@ every request with the same query text, which removes most of the per-request fl
 
 from __future__ import annotations
 
+import uuid
 from collections import OrderedDict
 from collections.abc import Callable
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 import orjson
@@ -21,13 +24,16 @@ from graphql import (
     DocumentNode,
     ExecutionResult,
     GraphQLError,
+    GraphQLObjectType,
     GraphQLSchema,
     OperationType,
     execute,
     parse,
     validate,
 )
+from graphql.pyutils import is_awaitable as _graphql_is_awaitable
 from graphql.utilities import get_operation_ast
+from sqlalchemy import Row
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from strawberry.http.ides import get_graphql_ide_html
@@ -58,8 +64,43 @@ class _LRU:
         return value
 
 
+# Values graphql-core sees on every field that are never awaitable. Its own check probes
+# `hasattr(value, "__await__")`, which on a SQLAlchemy Row (the loaders' results; a Row looks unknown
+# attribute names up as column keys) goes through a raised and caught exception every time.
+_NEVER_AWAITABLE = frozenset({str, int, float, bool, type(None), list, tuple, dict, Decimal, datetime, date,
+                              uuid.UUID, Row})
+
+
+def is_awaitable(value: Any) -> bool:
+    return type(value) not in _NEVER_AWAITABLE and _graphql_is_awaitable(value)
+
+
+def _attribute(name: str) -> Callable[..., Any]:
+    def resolve(source: Any, _info: Any, **_args: Any) -> Any:
+        return getattr(source, name)
+
+    return resolve
+
+
+def use_direct_attribute_resolvers(schema: GraphQLSchema) -> None:
+    """Strawberry resolves a plain field (no resolver, no extension) through three calls that end in
+    `getattr(source, python_name)`; a nested page has thousands of them. Give those fields that
+    `getattr` directly. Only fields Strawberry itself marks as basic are touched, and only while the
+    configured default resolver is `getattr`, so what every field returns is unchanged."""
+    for graphql_type in schema.type_map.values():
+        if not isinstance(graphql_type, GraphQLObjectType) or graphql_type.name.startswith("__"):
+            continue
+        for field in graphql_type.fields.values():
+            definition = (field.extensions or {}).get("strawberry-definition")
+            if (definition is None or not getattr(field.resolve, "_is_default", False)
+                    or not definition.is_basic_field or definition.default_resolver is not getattr):
+                continue
+            field.resolve = _attribute(definition.python_name)
+
+
 class GraphQLEndpoint:
     def __init__(self, schema: GraphQLSchema, *, graphiql: bool, cache_size: int = 1000) -> None:
+        use_direct_attribute_resolvers(schema)
         self.schema = schema
         self.graphiql = graphiql
         self.documents = _LRU(cache_size)
@@ -98,7 +139,7 @@ class GraphQLEndpoint:
 
         context = Context(request=request, db=request.app.state.db, settings=request.app.state.settings)
         result = execute(self.schema, document, context_value=context, variable_values=variables,
-                         operation_name=operation_name)
+                         operation_name=operation_name, is_awaitable=is_awaitable)
         if not isinstance(result, ExecutionResult):
             result = await result
         request_id = getattr(request.state, "request_id", None)

@@ -90,10 +90,10 @@ async def is_empty(db: Database) -> bool:
 async def seed(db: Database, size: SeedSize, *, rng_seed: int = 7, progress: Progress | None = None) -> SeedReport:
     rng = random.Random(rng_seed)
     now = datetime.now(UTC)
-    tag = uuid.UUID(int=rng.getrandbits(128)).hex[:6]  # lets a second seed run add data beside the first
+    tag = uuid.UUID(int=rng.getrandbits(128), version=4).hex[:6]  # lets a second seed run add data beside the first
 
     customers = [
-        {"id": uuid.UUID(int=rng.getrandbits(128)), "email": f"{FIRST[i % len(FIRST)].lower()}.{i}.{tag}@example.com",
+        {"id": uuid.UUID(int=rng.getrandbits(128), version=4), "email": f"{FIRST[i % len(FIRST)].lower()}.{i}.{tag}@example.com",
          "first_name": FIRST[i % len(FIRST)], "last_name": LAST[(i * 7) % len(LAST)],
          "phone": f"+1555{rng.randrange(10**6, 10**7)}", "created_at": now - timedelta(days=rng.randrange(1, 720)),
          "updated_at": now, "version": 1}
@@ -102,11 +102,11 @@ async def seed(db: Database, size: SeedSize, *, rng_seed: int = 7, progress: Pro
     addresses = []
     for c in customers:
         city, region, postal, country = rng.choice(CITIES)
-        addresses.append({"id": uuid.UUID(int=rng.getrandbits(128)), "customer_id": c["id"], "kind": "shipping",
+        addresses.append({"id": uuid.UUID(int=rng.getrandbits(128), version=4), "customer_id": c["id"], "kind": "shipping",
                           "line1": f"{rng.randrange(1, 999)} Market St", "line2": None, "city": city,
                           "region": region, "postal_code": postal, "country": country, "is_default": True})
     products = [
-        {"id": uuid.UUID(int=rng.getrandbits(128)), "sku": f"SKU-{tag.upper()}-{i:05d}",
+        {"id": uuid.UUID(int=rng.getrandbits(128), version=4), "sku": f"SKU-{tag.upper()}-{i:05d}",
          "name": f"{ADJ[i % len(ADJ)]} {NOUN[(i // len(ADJ)) % len(NOUN)]}",
          "description": "Demo product", "price": Decimal(rng.randrange(500, 25000)) / 100, "currency": "USD",
          "is_active": True, "created_at": now - timedelta(days=800), "updated_at": now, "version": 1}
@@ -114,7 +114,7 @@ async def seed(db: Database, size: SeedSize, *, rng_seed: int = 7, progress: Pro
     ]
     async with db.writer() as session:
         existing = {row.code: row.id for row in (await session.execute(select(InventoryLocation))).all()}
-    locations = [{"id": existing.get(code) or uuid.UUID(int=rng.getrandbits(128)), "code": code, "name": name,
+    locations = [{"id": existing.get(code) or uuid.UUID(int=rng.getrandbits(128), version=4), "code": code, "name": name,
                   "created_at": now} for code, name in LOCATIONS]
     new_locations = [loc for loc in locations if loc["code"] not in existing]
 
@@ -133,7 +133,7 @@ async def seed(db: Database, size: SeedSize, *, rng_seed: int = 7, progress: Pro
             status = statuses[n]
         customer = customers[rng.randrange(len(customers))]
         created = now - timedelta(minutes=rng.randrange(1, 60 * 24 * 365))
-        order_id = uuid.UUID(int=rng.getrandbits(128))
+        order_id = uuid.UUID(int=rng.getrandbits(128), version=4)
         location = locations[rng.randrange(len(locations))]
         subtotal = Decimal("0.00")
         picked = rng.sample(products, k=min(len(products), rng.randint(1, size.max_items_per_order)))
@@ -141,12 +141,12 @@ async def seed(db: Database, size: SeedSize, *, rng_seed: int = 7, progress: Pro
             qty = rng.randint(1, 3)
             line = (product["price"] * qty).quantize(Decimal("0.01"))
             subtotal += line
-            items.append({"id": uuid.UUID(int=rng.getrandbits(128)), "order_id": order_id, "product_id": product["id"],
+            items.append({"id": uuid.UUID(int=rng.getrandbits(128), version=4), "order_id": order_id, "product_id": product["id"],
                           "sku": product["sku"], "name": product["name"], "quantity": qty,
                           "unit_price": product["price"], "line_total": line, "created_at": created})
             if status in OPEN_STATUSES:
                 stock[(product["id"], location["id"])]["reserved"] += qty
-                reservations.append({"id": uuid.UUID(int=rng.getrandbits(128)), "product_id": product["id"],
+                reservations.append({"id": uuid.UUID(int=rng.getrandbits(128), version=4), "product_id": product["id"],
                                      "location_id": location["id"], "quantity": qty,
                                      "status": ReservationStatus.ACTIVE, "order_id": order_id, "reference": None,
                                      "created_at": created, "updated_at": created, "version": 1})
@@ -164,7 +164,7 @@ async def seed(db: Database, size: SeedSize, *, rng_seed: int = 7, progress: Pro
                        "cancelled_at": created + timedelta(hours=2) if status == OrderStatus.CANCELLED else None,
                        "created_at": created, "updated_at": created, "version": 1})
         if status in SHIPPED_STATUSES:
-            shipments.append({"id": uuid.UUID(int=rng.getrandbits(128)), "order_id": order_id,
+            shipments.append({"id": uuid.UUID(int=rng.getrandbits(128), version=4), "order_id": order_id,
                               "status": "shipped" if status == OrderStatus.SHIPPED else "delivered",
                               "carrier": rng.choice(["UPS", "FedEx", "DHL", "USPS"]),
                               "tracking_number": f"1Z{tag.upper()}{n:010d}", "shipped_at": created + timedelta(days=1),
@@ -175,7 +175,7 @@ async def seed(db: Database, size: SeedSize, *, rng_seed: int = 7, progress: Pro
         while order["order_number"] in seen:
             order["order_number"] = f"ORD-{rng.getrandbits(32):08X}"
         seen.add(order["order_number"])
-    balances = [{"id": uuid.UUID(int=rng.getrandbits(128)), "product_id": pid, "location_id": lid,
+    balances = [{"id": uuid.UUID(int=rng.getrandbits(128), version=4), "product_id": pid, "location_id": lid,
                  "on_hand": max(v["on_hand"], v["reserved"]), "reserved": v["reserved"], "reorder_point": 10,
                  "created_at": now, "updated_at": now, "version": 1} for (pid, lid), v in stock.items()]
 

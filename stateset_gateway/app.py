@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -17,6 +18,14 @@ from stateset_gateway.rest_compat import api as rest_api
 from stateset_gateway.rest_compat import errors as rest_errors
 from stateset_gateway.schema.http import GraphQLEndpoint
 from stateset_gateway.schema.schema import build_schema
+
+
+def create_served_app() -> FastAPI:
+    """What `stateset-cli serve` runs in each worker: `create_app()` for a long-lived process, which
+    also takes everything built at start-up out of the garbage collector's reach once it is up."""
+    app = create_app()
+    app.state.freeze_gc = True
+    return app
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -36,6 +45,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await db.warm_up()
         except Exception:  # readiness reports it; the process still starts and recovers by itself
             pass
+        if getattr(app.state, "freeze_gc", False):
+            # Start-up leaves a large heap that lives as long as the process (the schema, routes,
+            # SQLAlchemy and pydantic metadata). Left to the collector, every full collection walks
+            # all of it again: on a nested 50-order page that was a third of the request's CPU.
+            gc.collect()
+            gc.freeze()
         try:
             yield
         finally:

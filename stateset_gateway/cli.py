@@ -263,7 +263,7 @@ def serve(
     typer.echo(f"GraphiQL:  http://{settings.host}:{settings.port}/graphql")
     typer.echo(f"REST docs: http://{settings.host}:{settings.port}/docs")
     uvicorn.run(
-        "stateset_gateway.app:create_app",
+        "stateset_gateway.app:create_served_app",
         factory=True,
         host=settings.host,
         port=settings.port,

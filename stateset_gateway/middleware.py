@@ -80,9 +80,9 @@ class RequestContextMiddleware:
             if length is not None and length.isdigit() and int(length) > self.max_body_bytes:
                 await fail(errors.PayloadTooLarge(f"Request body exceeds {self.max_body_bytes} bytes"))
             else:
-                await asyncio.wait_for(
-                    self.app(scope, self._limited(receive), send_with_id), timeout=self.timeout_seconds
-                )
+                # asyncio.timeout, not wait_for: the request runs in its own task, with no second task per request.
+                async with asyncio.timeout(self.timeout_seconds):
+                    await self.app(scope, self._limited(receive), send_with_id)
         except TimeoutError:
             await fail(errors.RequestTimeout(f"Request exceeded {self.timeout_seconds:g}s"))
         except _BodyTooLarge:

@@ -105,7 +105,9 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
                                                            "postgresql://postgres@127.0.0.1:5432"),
                         help="PostgreSQL server (no database part); default postgresql://postgres@127.0.0.1:5432")
     parser.add_argument("--db", dest="db_name", help="database name (default: a new stateset_bench_<time>)")
-    parser.add_argument("--skip-seed", action="store_true", help="use --db as it is (already seeded)")
+    parser.add_argument("--skip-seed", action="store_true",
+                        help="use --db as it is (already seeded); note that orders written by an earlier run's "
+                             "createOrder workload are the newest, so they make up workload 1's first page")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     parser.add_argument("--port", type=int, default=0, help="first port to listen on (default: free ports)")
     parser.add_argument("--json", dest="json_out", type=Path, help="also write the raw results here")
@@ -160,6 +162,7 @@ class Result:
     peak_rss_mb: float | None = None
     server_cpu_pct: float | None = None
     client_cpu_pct: float | None = None
+    response_kb: float | None = None
     error_samples: list[str] = field(default_factory=list)
 
     @classmethod
@@ -168,11 +171,12 @@ class Result:
                    mean_ms=raw["mean_ms"], p50_ms=raw["p50_ms"], p95_ms=raw["p95_ms"], p99_ms=raw["p99_ms"],
                    errors=raw["errors"], statements=raw.get("statements_per_request"),
                    checkouts=raw.get("checkouts_per_request"), client_cpu_pct=raw.get("client_cpu_pct"),
+                   response_kb=raw.get("bytes_per_response", 0) / 1024,
                    error_samples=raw.get("error_samples", []))
 
 
 COLUMNS = ["workload", "req/s", "p50 ms", "p95 ms", "p99 ms", "SQL/req", "conn/req", "errors", "peak RSS MB",
-           "server CPU %", "client CPU %"]
+           "server CPU %", "client CPU %", "KB/resp"]
 
 
 def _num(value: float | None, digits: int = 1) -> str:
@@ -182,7 +186,8 @@ def _num(value: float | None, digits: int = 1) -> str:
 def table_rows(results: Sequence[Result]) -> list[list[str]]:
     return [[f"{r.workload} {WORKLOADS.get(r.workload, '')}".strip(), _num(r.rps, 0), _num(r.p50_ms, 2),
              _num(r.p95_ms, 2), _num(r.p99_ms, 2), _num(r.statements, 2), _num(r.checkouts, 2), str(r.errors),
-             _num(r.peak_rss_mb, 0), _num(r.server_cpu_pct, 0), _num(r.client_cpu_pct, 0)] for r in results]
+             _num(r.peak_rss_mb, 0), _num(r.server_cpu_pct, 0), _num(r.client_cpu_pct, 0), _num(r.response_kb, 1)]
+            for r in results]
 
 
 def format_table(results: Sequence[Result], *, markdown: bool = False) -> str:

@@ -16,7 +16,7 @@ from stateset_gateway.middleware import RequestContextMiddleware
 from stateset_gateway.observability import Metrics, configure_logging
 from stateset_gateway.rest_compat import api as rest_api
 from stateset_gateway.rest_compat import errors as rest_errors
-from stateset_gateway.schema.http import GraphQLEndpoint
+from stateset_gateway.schema.http import GraphQLEndpoint, GraphQLRoute
 from stateset_gateway.schema.schema import build_schema
 
 
@@ -71,13 +71,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.metrics = Metrics()
 
     rest_errors.install(app)
-    # /graphql first: routes are matched in order, and matching a request against every REST route
-    # before reaching it was the largest part of the per-request floor. No other path overlaps it.
-    graphql = GraphQLEndpoint(build_schema()._schema, graphiql=settings.graphql.graphiql)
-    app.add_api_route("/graphql", graphql, methods=["GET", "POST"], include_in_schema=False)
     app.include_router(ops.router)
     app.include_router(rest_api.build_router())
 
+    # Innermost: /graphql is answered here, before FastAPI's router (see GraphQLRoute).
+    app.add_middleware(GraphQLRoute, endpoint=GraphQLEndpoint(build_schema()._schema,
+                                                              graphiql=settings.graphql.graphiql))
     if settings.server.cors_origins:
         app.add_middleware(
             CORSMiddleware,

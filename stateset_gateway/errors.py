@@ -123,6 +123,13 @@ class MethodNotAllowed(DomainError):
     status = 405
     default_message = "Method not allowed"
 
+    def __init__(self, message: str | None = None, allow: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.allow = allow or []
+
+    def headers(self) -> dict[str, str]:
+        return {"Allow": ", ".join(self.allow)} if self.allow else {}
+
 
 class DuplicateEntry(DomainError):
     code = ErrorCode.DUPLICATE_ENTRY

@@ -102,3 +102,15 @@ async def test_unexpected_errors_are_masked_with_the_request_id(
     assert error["extensions"]["code"] == "INTERNAL_ERROR"
     assert error["extensions"]["request_id"] == response.headers["x-request-id"]
     assert "secret" not in response.text
+
+
+async def test_other_methods_get_the_documented_405_and_metrics_name_the_route(
+    client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    response = await client.put("/graphql", json={"query": "{ __typename }"}, headers=admin_headers)
+    assert response.status_code == 405
+    assert response.headers["allow"] == "GET, POST"
+    assert response.json()["error"]["code"] == "METHOD_NOT_ALLOWED"
+    await client.post("/graphql", json={"query": "{ __typename }"})
+    metrics = (await client.get("/metrics")).text
+    assert 'http_request_duration_seconds_count{method="POST",route="/graphql",status="200"}' in metrics

@@ -89,3 +89,14 @@ async def test_product_filters_and_archiving_on_delete(api: Api) -> None:
     assert [p["id"] for p in (await api.ok("GET", "/products", params={"is_active": "true"}))["items"]] == [other["id"]]
     assert (await api.ok("GET", "/products", params={"sku": other["sku"]}))["total"] == 1
     assert (await api.ok("GET", "/products", params={"search": "lamp-"}))["total"] == 1
+
+
+async def test_null_for_a_required_field_is_a_validation_error(api: Api) -> None:
+    product = await api.product()
+    error = await api.error("PUT", f"/products/{product['id']}", 400, "VALIDATION_ERROR", json={"name": None})
+    assert error["details"] == {"name": ["Cannot be null"]}
+    customer = await api.customer()
+    error = await api.error("PUT", f"/customers/{customer['id']}", 400, "VALIDATION_ERROR", json={"email": None})
+    assert error["details"] == {"email": ["Cannot be null"]}
+    cleared = await api.ok("PUT", f"/products/{product['id']}", json={"description": None})
+    assert cleared["description"] is None

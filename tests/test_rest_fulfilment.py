@@ -101,3 +101,12 @@ async def test_return_after_the_window_is_expired(api: Api, db: Database) -> Non
         "order_id": order["id"], "items": [{"order_item_id": order["items"][0]["id"], "quantity": 1}]})
     assert error["details"]["return_window_days"] == 30
     assert (await api.ok("GET", "/returns"))["total"] == 0
+
+
+async def test_restocked_return_is_refunded_over_rest(api: Api) -> None:
+    order = await api.delivered_order()
+    ret = await request_return(api, order)
+    for action in ("approve", "receive", "restock", "refund"):
+        ret = await api.ok("POST", f"/returns/{ret['id']}/{action}")
+    assert ret["status"] == "refunded"
+    assert (await api.ok("GET", f"/orders/{order['id']}"))["status"] == "refunded"

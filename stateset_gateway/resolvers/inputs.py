@@ -9,10 +9,11 @@ import uuid
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, field_validator
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, field_validator, model_validator
 
+from stateset_gateway import errors
 from stateset_gateway.db.models import OrderStatus, ReturnStatus, ShipmentStatus
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
@@ -25,6 +26,16 @@ Quantity = Annotated[int, Field(ge=1, le=1_000_000)]
 
 class Input(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    # Fields an update may leave out but never set to null (the stored column is NOT NULL).
+    not_null: ClassVar[frozenset[str]] = frozenset()
+
+    @model_validator(mode="after")
+    def _no_nulls(self) -> Input:
+        nulls = {name: ["Cannot be null"] for name in sorted(self.not_null)
+                 if name in self.model_fields_set and getattr(self, name) is None}
+        if nulls:  # raised as is (not a ValueError), so it keeps its per-field details
+            raise errors.ValidationFailed(nulls)
+        return self
 
     @field_validator("*", mode="after")
     @classmethod
@@ -63,6 +74,8 @@ class CustomerCreate(Input):
 
 
 class CustomerUpdate(Input):
+    not_null = frozenset({"email", "first_name", "last_name"})
+
     email: EmailStr | None = None
     first_name: Name | None = None
     last_name: Name | None = None
@@ -90,6 +103,8 @@ class ProductCreate(Input):
 
 
 class ProductUpdate(Input):
+    not_null = frozenset({"sku", "name", "price", "currency", "is_active"})
+
     sku: Sku | None = None
     name: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
     description: Text | None = None

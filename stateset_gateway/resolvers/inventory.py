@@ -256,6 +256,9 @@ async def release_inventory(db: Database, reservation_id: Any) -> InventoryReser
         res = await get_or_404(session, InventoryReservation, reservation_id, "Reservation", lock=True)
         if res.status != ReservationStatus.ACTIVE:
             raise errors.InvalidStatusTransition(res.status, ReservationStatus.RELEASED, [])
+        if res.order_id is not None:  # else shipping the order would no longer consume its stock
+            raise errors.ValidationFailed.field(
+                "reservation_id", "This reservation belongs to an order: cancel the order to release it")
         await _finish(session, [res], ReservationStatus.RELEASED)
     return res
 

@@ -184,8 +184,8 @@ async def cancel_order(db: Database, order_id: Any, reason: str | None = None) -
         order = await get_or_404(session, Order, order_id, KIND, lock=True)
         await _transition(session, order, OrderStatus.CANCELLED)
         if reason:
-            order.notes = f"{order.notes}\n" if order.notes else ""
-            order.notes += f"Cancelled: {reason}"[:4000]
+            prefix = f"{order.notes}\n" if order.notes else ""
+            order.notes = (prefix + f"Cancelled: {reason.strip()[:500]}")[-4000:]
     return order
 
 
@@ -221,7 +221,8 @@ async def add_order_item(db: Database, order_id: Any, data: Any) -> Order:
         if order.status in FULFILLED:
             raise errors.OrderAlreadyFulfilled(f"Order is already {order.status} and can no longer be modified")
         if order.status not in HOLDS_STOCK:
-            raise errors.InvalidStatusTransition(order.status, order.status, [])
+            raise errors.ValidationFailed.field("status", f"Items can only be added to open orders (order is "
+                                                          f"{order.status})")
         product = (await _products(session, [line]))[line.product_id]
         if product.currency != order.currency:
             raise errors.ValidationFailed.field("product_id", f"Product is priced in {product.currency}, "

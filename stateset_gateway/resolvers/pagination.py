@@ -21,6 +21,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from stateset_gateway import errors
 from stateset_gateway.db.engine import Database
+from stateset_gateway.db.types import Money, UTCDateTime
 
 T = TypeVar("T")
 
@@ -74,6 +75,15 @@ def _decode_value(value: Any) -> Any:
     return value
 
 
+def _python_type(column: InstrumentedAttribute[Any]) -> type:
+    kind = column.type
+    if isinstance(kind, UTCDateTime):
+        return datetime
+    if isinstance(kind, Money):
+        return Decimal
+    return kind.python_type
+
+
 def encode_cursor(sort_value: Any, row_id: uuid.UUID) -> str:
     raw = orjson.dumps([_encode_value(sort_value), str(row_id)])
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
@@ -116,7 +126,10 @@ async def keyset_page(
     desc = sort.descending != backwards  # walking backwards flips the scan order
     cursor = before if backwards else after
     if cursor is not None:
-        value, row_id = decode_cursor(cursor, "before" if backwards else "after")
+        field = "before" if backwards else "after"
+        value, row_id = decode_cursor(cursor, field)
+        if not isinstance(value, _python_type(sort.column)):  # a forged cursor, or one from another sort
+            raise errors.ValidationFailed.field(field, "Invalid cursor")
         # A row-value comparison, `(sort, id) < (value, row_id)`: by definition the same rows as
         # `sort < value OR (sort = value AND id < row_id)`, but the database can seek the (sort, id)
         # index to it. Written with OR, PostgreSQL scanned the index from the top and filtered, so a

@@ -33,7 +33,8 @@ async def unique_guard(session: AsyncSession, fields: dict[str, Any]) -> AsyncIt
             await session.flush()
     except sa_exc.IntegrityError as exc:
         message = str(exc.orig).lower()
-        for field, value in fields.items():
-            if field in message:
-                raise errors.DuplicateEntry(field, value) from None
+        if "unique" in message or "duplicate key" in message:
+            for field, value in fields.items():
+                if field in message:
+                    raise errors.DuplicateEntry(field, value) from None
         raise

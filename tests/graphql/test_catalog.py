@@ -129,3 +129,18 @@ async def test_nul_characters_are_refused_alike_on_every_database(gql: GraphQLCl
                           'lastName: "L"}) { id } }')
     assert err["extensions"]["code"] == "VALIDATION_ERROR"
     assert err["extensions"]["details"] == {"first_name": ["Must not contain NUL characters"]}
+
+
+async def test_forged_or_foreign_cursors_are_validation_errors(gql: GraphQLClient) -> None:
+    import base64
+
+    c = await f.customer(gql)
+    p, _ = await f.stocked_product(gql, 5)
+    await f.order(gql, c["id"], [(p["id"], 1)])
+    forged = base64.urlsafe_b64encode(b'["zzz", "00000000-0000-0000-0000-000000000000"]').decode().rstrip("=")
+    err = await gql.error("query($a: String) { orders(after: $a) { totalCount } }", {"a": forged})
+    assert err["extensions"]["details"] == {"after": ["Invalid cursor"]}
+    by_total = await gql("{ orders(sort: {field: TOTAL}) { pageInfo { endCursor } } }")
+    err = await gql.error("query($a: String) { orders(after: $a) { totalCount } }",
+                          {"a": by_total["orders"]["pageInfo"]["endCursor"]})
+    assert err["extensions"]["details"] == {"after": ["Invalid cursor"]}

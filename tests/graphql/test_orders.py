@@ -162,3 +162,25 @@ async def test_orders_filter_search_sort_and_delete(gql: GraphQLClient) -> None:
     err = await gql.error("mutation($id: ID!) { deleteOrder(id: $id) }", {"id": big["id"]})
     assert err["extensions"]["code"] == "VALIDATION_ERROR"
     assert await f.levels(gql, p["id"]) == [{"onHand": 50, "reserved": 5, "available": 45}]
+
+
+async def test_closed_orders_and_order_reservations_are_guarded(gql: GraphQLClient) -> None:
+    c = await f.customer(gql)
+    p, _ = await f.stocked_product(gql, 5)
+    o = await f.order(gql, c["id"], [(p["id"], 2)])
+    held = await gql("query($o: ID!) { reservations(orderId: $o) { nodes { id } } }", {"o": o["id"]})
+    err = await gql.error("mutation($id: ID!) { releaseInventory(reservationId: $id) { id } }",
+                          {"id": held["reservations"]["nodes"][0]["id"]})
+    assert err["extensions"]["code"] == "VALIDATION_ERROR"
+    assert await f.levels(gql, p["id"]) == [{"onHand": 5, "reserved": 2, "available": 3}]
+    long_notes = "n" * 4000
+    await gql("mutation($id: ID!, $n: String) { updateOrder(id: $id, input: {notes: $n}) { id } }",
+              {"id": o["id"], "n": long_notes})
+    cancelled = await gql('mutation($id: ID!) { cancelOrder(id: $id, reason: "changed mind") { notes } }',
+                          {"id": o["id"]})
+    assert len(cancelled["cancelOrder"]["notes"]) == 4000
+    assert cancelled["cancelOrder"]["notes"].endswith("Cancelled: changed mind")
+    err = await gql.error("mutation($o: ID!, $p: ID!) { addOrderItem(orderId: $o, input: {productId: $p, quantity: 1}) "
+                          "{ id } }", {"o": o["id"], "p": p["id"]})
+    assert err["extensions"]["code"] == "VALIDATION_ERROR"
+    assert err["extensions"]["details"]["status"]

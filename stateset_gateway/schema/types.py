@@ -20,6 +20,7 @@ from stateset_gateway.schema.common import (
     ReturnStatus,
     ShipmentStatus,
 )
+from stateset_gateway.schema.permissions import relation_requires
 
 Parent = strawberry.Parent
 
@@ -66,14 +67,14 @@ class Customer:
     async def addresses(self, root: Parent[Any], info: GqlInfo) -> list[CustomerAddress]:
         return await info.context.loaders.addresses_by_customer.load(root.id)
 
-    @strawberry.field
-    async def order_count(self, root: Parent[Any], info: GqlInfo) -> int:
+    @strawberry.field(extensions=relation_requires("orders:read"))
+    async def order_count(self, root: Parent[Any], info: GqlInfo) -> int | None:
         return await info.context.loaders.order_count_by_customer.load(root.id)
 
-    @strawberry.field(description="The customer's orders, newest first.")
+    @strawberry.field(extensions=relation_requires("orders:read"), description="The customer's orders, newest first.")
     async def orders(
         self, root: Parent[Any], info: GqlInfo, first: int | None = None, after: str | None = None
-    ) -> Connection[Order]:
+    ) -> Connection[Order] | None:
         from stateset_gateway.resolvers import orders as ops
         from stateset_gateway.schema.common import cursor_args
 
@@ -122,7 +123,7 @@ class InventoryLevel:
     def low_stock(self, root: Parent[Any]) -> bool:
         return root.on_hand - root.reserved <= root.reorder_point
 
-    @strawberry.field
+    @strawberry.field(extensions=relation_requires("products:read"))
     async def product(self, root: Parent[Any], info: GqlInfo) -> Product | None:
         return await info.context.loaders.product.load(root.product_id)
 
@@ -143,7 +144,7 @@ class Reservation:
     def order_id(self, root: Parent[Any]) -> strawberry.ID | None:
         return root.order_id
 
-    @strawberry.field
+    @strawberry.field(extensions=relation_requires("products:read"))
     async def product(self, root: Parent[Any], info: GqlInfo) -> Product | None:
         return await info.context.loaders.product.load(root.product_id)
 
@@ -165,12 +166,12 @@ class Product:
     updated_at: datetime
     version: int
 
-    @strawberry.field
-    async def inventory_levels(self, root: Parent[Any], info: GqlInfo) -> list[InventoryLevel]:
+    @strawberry.field(extensions=relation_requires("inventory:read"))
+    async def inventory_levels(self, root: Parent[Any], info: GqlInfo) -> list[InventoryLevel] | None:
         return await info.context.loaders.levels_by_product.load(root.id)
 
-    @strawberry.field
-    async def total_available(self, root: Parent[Any], info: GqlInfo) -> int:
+    @strawberry.field(extensions=relation_requires("inventory:read"))
+    async def total_available(self, root: Parent[Any], info: GqlInfo) -> int | None:
         levels = await info.context.loaders.levels_by_product.load(root.id)
         return sum(level.on_hand - level.reserved for level in levels)
 
@@ -188,7 +189,7 @@ class OrderItem:
     def product_id(self, root: Parent[Any]) -> strawberry.ID:
         return root.product_id
 
-    @strawberry.field
+    @strawberry.field(extensions=relation_requires("products:read"))
     async def product(self, root: Parent[Any], info: GqlInfo) -> Product | None:
         return await info.context.loaders.product.load(root.product_id)
 
@@ -225,7 +226,7 @@ class Order:
     def billing_address(self, root: Parent[Any]) -> Address | None:
         return _address(root.billing_address)
 
-    @strawberry.field
+    @strawberry.field(extensions=relation_requires("customers:read"))
     async def customer(self, root: Parent[Any], info: GqlInfo) -> Customer | None:
         return await info.context.loaders.customer.load(root.customer_id)
 
@@ -233,12 +234,12 @@ class Order:
     async def items(self, root: Parent[Any], info: GqlInfo) -> list[OrderItem]:
         return await info.context.loaders.items_by_order.load(root.id)
 
-    @strawberry.field
-    async def shipments(self, root: Parent[Any], info: GqlInfo) -> list[Shipment]:
+    @strawberry.field(extensions=relation_requires("shipments:read"))
+    async def shipments(self, root: Parent[Any], info: GqlInfo) -> list[Shipment] | None:
         return await info.context.loaders.shipments_by_order.load(root.id)
 
-    @strawberry.field
-    async def returns(self, root: Parent[Any], info: GqlInfo) -> list[Return]:
+    @strawberry.field(extensions=relation_requires("returns:read"))
+    async def returns(self, root: Parent[Any], info: GqlInfo) -> list[Return] | None:
         return await info.context.loaders.returns_by_order.load(root.id)
 
 
@@ -251,7 +252,7 @@ class ReturnItem:
     def order_item_id(self, root: Parent[Any]) -> strawberry.ID:
         return root.order_item_id
 
-    @strawberry.field
+    @strawberry.field(extensions=relation_requires("products:read"))
     async def product(self, root: Parent[Any], info: GqlInfo) -> Product | None:
         return await info.context.loaders.product.load(root.product_id)
 
@@ -270,7 +271,7 @@ class Return:
     def order_id(self, root: Parent[Any]) -> strawberry.ID:
         return root.order_id
 
-    @strawberry.field
+    @strawberry.field(extensions=relation_requires("orders:read"))
     async def order(self, root: Parent[Any], info: GqlInfo) -> Order | None:
         return await info.context.loaders.order.load(root.order_id)
 
@@ -295,7 +296,7 @@ class Shipment:
     def order_id(self, root: Parent[Any]) -> strawberry.ID:
         return root.order_id
 
-    @strawberry.field
+    @strawberry.field(extensions=relation_requires("orders:read"))
     async def order(self, root: Parent[Any], info: GqlInfo) -> Order | None:
         return await info.context.loaders.order.load(root.order_id)
 

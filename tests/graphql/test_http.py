@@ -114,3 +114,24 @@ async def test_other_methods_get_the_documented_405_and_metrics_name_the_route(
     await client.post("/graphql", json={"query": "{ __typename }"})
     metrics = (await client.get("/metrics")).text
     assert 'http_request_duration_seconds_count{method="POST",route="/graphql",status="200"}' in metrics
+
+
+async def test_nested_relations_need_their_own_read_permission(
+    client: httpx.AsyncClient, gql: object, auth_headers: object
+) -> None:
+    from tests.graphql import factories as f
+
+    c = await f.customer(gql)  # type: ignore[arg-type]
+    p, _ = await f.stocked_product(gql)  # type: ignore[arg-type]
+    await f.order(gql, c["id"], [(p["id"], 1)])  # type: ignore[arg-type]
+    orders_only = await auth_headers(["orders:read"])  # type: ignore[operator]
+    query = "{ orders { nodes { orderNumber customer { email } items { quantity } } } }"
+    body = (await client.post("/graphql", json={"query": query}, headers=orders_only)).json()
+    assert body["errors"][0]["extensions"]["code"] == "INSUFFICIENT_PERMISSIONS"
+    assert body["errors"][0]["extensions"]["required_permission"] == "customers:read"
+    assert body["errors"][0]["path"] == ["orders", "nodes", 0, "customer"]
+    assert body["data"]["orders"]["nodes"][0] == {"orderNumber": body["data"]["orders"]["nodes"][0]["orderNumber"],
+                                                  "customer": None, "items": [{"quantity": 1}]}
+    both = await auth_headers(["orders:read", "customers:read"])  # type: ignore[operator]
+    body = (await client.post("/graphql", json={"query": query}, headers=both)).json()
+    assert "errors" not in body and body["data"]["orders"]["nodes"][0]["customer"]["email"] == c["email"]

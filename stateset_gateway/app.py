@@ -75,8 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(rest_api.build_router())
 
     # Innermost: /graphql is answered here, before FastAPI's router (see GraphQLRoute).
-    app.add_middleware(GraphQLRoute, endpoint=GraphQLEndpoint(build_schema()._schema,
-                                                              graphiql=settings.graphql.graphiql))
+    app.add_middleware(GraphQLRoute, endpoint=GraphQLEndpoint(build_schema()._schema, settings.graphql))
     if settings.server.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -72,6 +72,9 @@ class GraphQLSettings(BaseModel):
     default_page_size: int = Field(20, ge=1, le=250)
     max_page_size: int = Field(100, ge=1, le=250)
     graphiql: bool = True
+    max_cost: int = Field(25_000, ge=1, description="Refuse operations whose computed cost is higher.")
+    max_depth: int = Field(12, ge=2, le=100, description="Refuse operations nested deeper than this.")
+    max_tokens: int = Field(10_000, ge=100, description="Refuse documents with more lexical tokens.")
 
 
 class BusinessSettings(BaseModel):

@@ -148,7 +148,7 @@ async def test_readiness_follows_a_postgres_outage_without_restart(
             assert (await client.get("/api/v1/_test/orders-count")).json() == {"orders": 0}
             assert (await client.get("/api/v1/orders", headers=admin_headers)).status_code == 200
             graphql = await client.post("/graphql", json={"query": GRAPHQL_ORDERS}, headers=admin_headers)
-            assert graphql.json() == {"data": {"orders": {"totalCount": 0}}}
+            assert graphql.json()["data"] == {"orders": {"totalCount": 0}}
 
 
 async def test_unresponsive_database_answers_within_the_probe_timeout() -> None:

@@ -39,30 +39,33 @@ from starlette.responses import HTMLResponse, Response
 from strawberry.http.ides import get_graphql_ide_html
 
 from stateset_gateway import errors
+from stateset_gateway.config import GraphQLSettings
 from stateset_gateway.schema.context import Context
+from stateset_gateway.schema.cost import operation_cost
 from stateset_gateway.schema.errors import format_error
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
+CACHEABLE_QUERY_LENGTH = 20_000
 JSON = "application/json"
 
 
 class _LRU:
-    """A small bounded cache: query text -> parsed document and its validation errors."""
+    """A small bounded cache: query text -> parsed, validated document."""
 
     def __init__(self, size: int) -> None:
         self.size = size
-        self.data: OrderedDict[str, tuple[DocumentNode | None, list[GraphQLError]]] = OrderedDict()
+        self.data: OrderedDict[str, DocumentNode] = OrderedDict()
 
-    def get(self, key: str, make: Callable[[], tuple[DocumentNode | None, list[GraphQLError]]]) -> Any:
+    def get(self, key: str) -> DocumentNode | None:
         hit = self.data.get(key)
         if hit is not None:
             self.data.move_to_end(key)
-            return hit
-        value = make()
+        return hit
+
+    def put(self, key: str, value: DocumentNode) -> None:
         self.data[key] = value
         if len(self.data) > self.size:
             self.data.popitem(last=False)
-        return value
 
 
 # Values graphql-core sees on every field that are never awaitable. Its own check probes
@@ -127,21 +130,27 @@ class GraphQLRoute:
 
 
 class GraphQLEndpoint:
-    def __init__(self, schema: GraphQLSchema, *, graphiql: bool, cache_size: int = 1000) -> None:
+    def __init__(self, schema: GraphQLSchema, limits: GraphQLSettings, *, cache_size: int = 1000) -> None:
         use_direct_attribute_resolvers(schema)
         self.schema = schema
-        self.graphiql = graphiql
+        self.limits = limits
+        self.graphiql = limits.graphiql
         self.documents = _LRU(cache_size)
 
     def _document(self, query: str) -> tuple[DocumentNode | None, list[GraphQLError]]:
-        def make() -> tuple[DocumentNode | None, list[GraphQLError]]:
-            try:
-                document = parse(query)
-            except GraphQLError as exc:
-                return None, [exc]
-            return document, list(validate(self.schema, document))
-
-        return self.documents.get(query, make)
+        """Parse and validate once per query text. Only valid, modest documents are kept, so callers
+        cannot fill the cache with large or broken ones (parsing also stops at `max_tokens`)."""
+        cached = self.documents.get(query)
+        if cached is not None:
+            return cached, []
+        try:
+            document = parse(query, max_tokens=self.limits.max_tokens)
+        except GraphQLError as exc:
+            return None, [exc]
+        problems = list(validate(self.schema, document))
+        if not problems and len(query) <= CACHEABLE_QUERY_LENGTH:
+            self.documents.put(query, document)
+        return document, problems
 
     async def __call__(self, request: Request) -> Response:
         accept = request.headers.get("accept", "")
@@ -165,6 +174,17 @@ class GraphQLEndpoint:
             return self._respond({"errors": [self._plain_error("Mutations are only allowed over POST", 405)]},
                                  405, media, headers={"Allow": "POST"})
 
+        cost = operation_cost(self.schema, document, operation, variables, self.limits.default_page_size)
+        cost_report = {"requestedQueryCost": cost.cost, "maximumAvailable": self.limits.max_cost}
+        if cost.cost > self.limits.max_cost or cost.depth > self.limits.max_depth:
+            too = (f"cost {cost.cost} exceeds the maximum of {self.limits.max_cost}" if cost.cost > self.limits.max_cost
+                   else f"depth {cost.depth} exceeds the maximum of {self.limits.max_depth}")
+            error = self._plain_error(f"Query is too complex: {too}; ask for smaller pages or fewer levels", 400)
+            error["extensions"]["details"] = {"cost": cost.cost, "max_cost": self.limits.max_cost,
+                                              "depth": cost.depth, "max_depth": self.limits.max_depth}
+            return self._respond({"errors": [error], "extensions": {"cost": cost_report}},
+                                 400 if media == GRAPHQL_RESPONSE else 200, media)
+
         context = Context(request=request, db=request.app.state.db, settings=request.app.state.settings)
         result = execute(self.schema, document, context_value=context, variable_values=variables,
                          operation_name=operation_name, is_awaitable=is_awaitable)
@@ -178,6 +198,7 @@ class GraphQLEndpoint:
             body["errors"] = formatted
         if not is_request_error:
             body["data"] = result.data
+        body["extensions"] = {"cost": cost_report}
         status = 400 if is_request_error and media == GRAPHQL_RESPONSE else 200
         return self._respond(body, status, media)
 

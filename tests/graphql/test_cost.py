@@ -1,0 +1,51 @@
+"""Query cost and depth: computed before execution, reported in extensions.cost, enforced."""
+
+from __future__ import annotations
+
+import httpx
+
+from tests.graphql_client import GraphQLClient
+
+NESTED = "{ orders(first: 50) { nodes { customer { email } items { product { inventoryLevels { onHand } } } } } }"
+
+
+async def test_cost_is_reported_and_connections_multiply_by_their_page(gql: GraphQLClient) -> None:
+    small = (await gql.post("{ orders(first: 10) { totalCount nodes { customer { email } } } }")).json()
+    assert small["extensions"]["cost"] == {"requestedQueryCost": 1 + 10 * (1 + 1), "maximumAvailable": 25_000}
+    default = (await gql.post("{ orders { nodes { id } } }")).json()
+    assert default["extensions"]["cost"]["requestedQueryCost"] == 1 + 20 * 1
+    by_variable = (await gql.post("query($n: Int) { orders(first: $n) { nodes { id } } }", {"n": 5})).json()
+    assert by_variable["extensions"]["cost"]["requestedQueryCost"] == 1 + 5
+    nested = (await gql.post(NESTED)).json()
+    assert nested["extensions"]["cost"]["requestedQueryCost"] == 1 + 50 * (1 + 1 + 1 + 1 + 1)
+
+
+async def test_operations_over_the_maximum_cost_are_refused_before_execution(
+    client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    explosive = ("{ orders(first: 100) { nodes { customer { orders(first: 100) { nodes { customer { "
+                 "orders(first: 100) { nodes { id } } } } } } } } }")
+    response = await client.post("/graphql", json={"query": explosive},
+                                 headers={**admin_headers, "Accept": "application/graphql-response+json"})
+    assert response.status_code == 400
+    body = response.json()
+    assert "data" not in body
+    error = body["errors"][0]
+    assert error["extensions"]["code"] == "VALIDATION_ERROR"
+    assert error["extensions"]["details"]["cost"] > error["extensions"]["details"]["max_cost"] == 25_000
+    aliased = "{ " + " ".join(f"o{i}: orders(first: 100) {{ nodes {{ items {{ id }} }} }}" for i in range(130)) + " }"
+    response = await client.post("/graphql", json={"query": aliased}, headers=admin_headers)
+    assert response.json()["errors"][0]["extensions"]["details"]["cost"] > 25_000
+
+
+async def test_too_deep_or_too_long_documents_are_refused(
+    client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    deep = "{ orders(first: 1) { nodes { " + "customer { orders(first: 1) { nodes { " * 6 + "id" + " } } }" * 6 + " } } }"
+    body = (await client.post("/graphql", json={"query": deep}, headers=admin_headers)).json()
+    assert body["errors"][0]["extensions"]["details"]["depth"] > 12
+    huge = "{ " + " ".join(f"a{i}: __typename" for i in range(6000)) + " }"
+    response = await client.post("/graphql", json={"query": huge},
+                                 headers={**admin_headers, "Accept": "application/graphql-response+json"})
+    assert response.status_code == 400
+    assert "token" in response.json()["errors"][0]["message"].lower()

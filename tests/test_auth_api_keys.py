@@ -88,3 +88,20 @@ async def test_only_the_hash_is_stored(db: Database) -> None:
     assert issued.key.startswith("sk_") and len(issued.key) >= 35
     assert issued.record.key_hash == hash_key(issued.key) != issued.key
     assert issued.record.prefix == issued.key[:11]
+
+
+async def test_a_users_key_never_outlives_the_owners_role(client: httpx.AsyncClient, db: Database) -> None:
+    from stateset_gateway.auth import users
+
+    from stateset_gateway.auth.authenticate import principal_for_user
+
+    owner = await users.register(db, "keyowner@example.com", "SecurePass123!", role="manager")
+    issued = await create_api_key(db, name="ops", permissions=["orders:read", "orders:create", "customers:read"],
+                                  created_by=principal_for_user(owner))
+    headers = {"X-API-Key": issued.key}
+    assert (await client.get("/api/v1/orders", headers=headers)).status_code == 200
+    await users.set_role(db, "keyowner@example.com", "readonly")
+    assert (await client.get("/api/v1/orders", headers=headers)).status_code == 200  # orders:read is kept
+    denied = await client.post("/api/v1/orders", json={}, headers=headers)
+    assert denied.status_code == 403
+    assert denied.json()["error"]["required_permission"] == "orders:create"

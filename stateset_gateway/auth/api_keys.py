@@ -18,10 +18,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select, update
 
 from stateset_gateway import errors
-from stateset_gateway.auth.permissions import ADMIN, is_known
+from stateset_gateway.auth.permissions import ADMIN, intersect, is_known
 from stateset_gateway.auth.principal import Principal
 from stateset_gateway.db.engine import Database
-from stateset_gateway.db.models.auth import ApiKey
+from stateset_gateway.db.models.auth import ApiKey, User
 from stateset_gateway.db.types import utcnow
 
 KEY_PREFIX = "sk_"
@@ -172,8 +172,11 @@ async def authenticate_api_key(db: Database, key: str) -> Principal:
         raise errors.InvalidApiKey()
     digest = hash_key(key)
     async with db.reader() as session:
-        record = (await session.execute(select(ApiKey).where(ApiKey.key_hash == digest))).scalar_one_or_none()
+        row = (await session.execute(
+            select(ApiKey, User).outerjoin(User, User.id == ApiKey.user_id).where(ApiKey.key_hash == digest)
+        )).first()
     now = utcnow()
+    record, owner = row if row is not None else (None, None)
     if record is None or not hmac.compare_digest(record.key_hash, digest):
         raise errors.InvalidApiKey()
     if record.revoked_at is not None:
@@ -184,14 +187,23 @@ async def authenticate_api_key(db: Database, key: str) -> Principal:
         # Throttled so a busy key does not turn every read into a write.
         async with db.writer() as session:
             await session.execute(update(ApiKey).where(ApiKey.id == record.id).values(last_used_at=now))
-    return principal_for_key(record)
+    return principal_for_key(record, owner)
 
 
-def principal_for_key(record: ApiKey) -> Principal:
+def principal_for_key(record: ApiKey, owner: User | None) -> Principal:
+    """A user's key never grants more than its owner's current role: demoting or disabling the owner
+    takes effect on the key's next request. Keys made by operators (CLI, no owner) keep their own list."""
+    permissions = frozenset(record.permissions or ())
+    if record.user_id is not None:
+        if owner is None or not owner.is_active:
+            raise errors.InvalidApiKey("API key is invalid: its owner no longer exists or is disabled")
+        from stateset_gateway.auth.tokens import role_permissions
+
+        permissions = intersect(permissions, role_permissions(owner.role))
     return Principal(
         kind="api_key",
         id=record.id,
-        permissions=frozenset(record.permissions or ()),
+        permissions=permissions,
         name=record.name,
         user_id=record.user_id,
     )

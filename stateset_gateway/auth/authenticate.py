@@ -50,7 +50,9 @@ async def authenticate_access_token(db: Database, settings: Settings, token: str
             record.expires_at is not None and record.expires_at <= utcnow()
         ):
             raise errors.InvalidToken("Token has been revoked")
-        return api_keys.principal_for_key(record)
+        async with db.reader() as session:
+            owner = await session.get(User, record.user_id) if record.user_id else None
+        return api_keys.principal_for_key(record, owner)
     session_id = claims.get("sid")
     async with db.reader() as session:
         user = (await session.execute(select(User).where(User.id == claims["sub"]))).scalar_one_or_none()

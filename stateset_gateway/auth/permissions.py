@@ -40,3 +40,11 @@ def grants(held: Iterable[str], required: str) -> bool:
     held = set(held)
     resource = required.partition(":")[0]
     return ADMIN in held or required in held or f"{resource}:*" in held
+
+
+def intersect(first: Iterable[str], second: Iterable[str]) -> frozenset[str]:
+    """What both sets grant, wildcards expanded: `orders:*` and `orders:read` share `orders:read`."""
+    first, second = frozenset(first), frozenset(second)
+    if ADMIN in first and ADMIN in second:
+        return frozenset({ADMIN})
+    return frozenset(p for p in ALL_PERMISSIONS if grants(first, p) and grants(second, p))

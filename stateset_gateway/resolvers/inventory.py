@@ -1,9 +1,10 @@
 """Stock: levels per (product, location), reservations, and the moves orders and returns make.
 
-Reserving is one conditional UPDATE per location (`... WHERE on_hand - reserved >= :qty`): the
-database checks and takes the stock in one step, so concurrent orders never oversell. On PostgreSQL
-a waiting writer re-checks the condition after the lock is released; on SQLite writers are serialised
-by BEGIN IMMEDIATE.
+Reserving locks the product's levels (`SELECT ... FOR UPDATE`, in location order) and then takes
+stock with a guarded UPDATE, so concurrent orders never oversell: on PostgreSQL a second order waits
+for the first and then reads what is left; on SQLite writers are serialised by BEGIN IMMEDIATE.
+Every operation that changes several levels touches them in (product, location) order, so two of
+them never wait on each other.
 """
 
 from __future__ import annotations
@@ -129,42 +130,35 @@ async def adjust_inventory(db: Database, data: Any) -> InventoryBalance:
 # ---- reservations --------------------------------------------------------------------------------
 
 async def _take(session: AsyncSession, line: Line) -> list[tuple[uuid.UUID, int]]:
-    """Reserve `line.quantity`, from its location or greedily from the fullest ones; (location, qty) taken."""
+    """Reserve `line.quantity`, from its location or greedily from the fullest ones; (location, qty) taken.
+
+    The product's levels are locked first, in location order (the order every stock change locks
+    them in), so a concurrent order, cancel or shipment waits its turn instead of deadlocking.
+    """
+    stmt = select(B.location_id, B.on_hand, B.reserved).where(B.product_id == line.product_id)
+    if line.location_id:
+        stmt = stmt.where(B.location_id == line.location_id)
+    levels = (await session.execute(stmt.order_by(B.location_id).with_for_update())).all()
+    available = sum(max(level.on_hand - level.reserved, 0) for level in levels)
+    if available < line.quantity:
+        raise errors.InsufficientInventory(line.product_id, line.quantity, available)
     taken: list[tuple[uuid.UUID, int]] = []
     need = line.quantity
-    for _attempt in range(5):  # re-read only when a concurrent writer changed a level under us
-        stmt = select(B.location_id, (B.on_hand - B.reserved).label("available")).where(
-            B.product_id == line.product_id, B.on_hand - B.reserved > 0
-        )
-        if line.location_id:
-            stmt = stmt.where(B.location_id == line.location_id)
-        levels = (await session.execute(stmt.order_by((B.on_hand - B.reserved).desc(), B.location_id))).all()
-        if sum(level.available for level in levels) < need:
+    for level in sorted(levels, key=lambda lv: (lv.reserved - lv.on_hand, str(lv.location_id))):
+        qty = min(need, level.on_hand - level.reserved)
+        if qty <= 0:
             break
-        for level in levels:
-            qty = min(need, level.available)
-            result = await session.execute(
-                update(B)
-                .where(B.product_id == line.product_id, B.location_id == level.location_id,
-                       B.on_hand - B.reserved >= qty)
-                .values(reserved=B.reserved + qty, version=B.version + 1, updated_at=utcnow())
-            )
-            if result.rowcount == 1:
-                taken.append((level.location_id, qty))
-                need -= qty
-            if need == 0:
-                return taken
-    available = await _available(session, line.product_id, line.location_id) + (line.quantity - need)
-    raise errors.InsufficientInventory(line.product_id, line.quantity, available)
-
-
-async def _available(session: AsyncSession, product_id: uuid.UUID, location_id: uuid.UUID | None) -> int:
-    from sqlalchemy import func
-
-    stmt = select(func.coalesce(func.sum(B.on_hand - B.reserved), 0)).where(B.product_id == product_id)
-    if location_id:
-        stmt = stmt.where(B.location_id == location_id)
-    return int(await session.scalar(stmt) or 0)
+        await session.execute(
+            update(B)
+            .where(B.product_id == line.product_id, B.location_id == level.location_id,
+                   B.on_hand - B.reserved >= qty)  # holds under the lock; kept as a guard for SQLite
+            .values(reserved=B.reserved + qty, version=B.version + 1, updated_at=utcnow())
+        )
+        taken.append((level.location_id, qty))
+        need -= qty
+        if need == 0:
+            break
+    return taken
 
 
 async def reserve_lines(

@@ -104,7 +104,7 @@ async def _advance(db: Database, return_id: Any, target: str) -> Return:
             raise errors.InvalidStatusTransition(ret.status, target, sorted(TRANSITIONS[ret.status]))
         if target == R.RESTOCKED:
             lines = (await session.scalars(select(ReturnItem).where(ReturnItem.return_id == ret.id))).all()
-            for line in lines:
+            for line in sorted(lines, key=lambda item: str(item.product_id)):  # the lock order stock uses
                 # Back to where the order's stock came from, when we know it.
                 location = await session.scalar(
                     select(InventoryReservation.location_id).where(

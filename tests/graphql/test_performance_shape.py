@@ -66,3 +66,22 @@ async def test_twenty_concurrent_orders_for_ten_in_stock_never_oversell(gql: Gra
     assert len(created) == 10
     assert refused == ["INSUFFICIENT_INVENTORY"] * 10
     assert await f.levels(gql, p["id"]) == [{"onHand": 10, "reserved": 10, "available": 0}]
+
+
+async def test_orders_and_cancels_across_locations_never_deadlock(gql: GraphQLClient) -> None:
+    c = await f.customer(gql)
+    p, first = await f.stocked_product(gql, 5)
+    second = await f.location(gql)
+    await f.stock(gql, p["id"], second["id"], 7)
+    held = [await f.order(gql, c["id"], [(p["id"], 6)]) for _ in range(2)]  # each spans both locations
+    create = "mutation($i: CreateOrderInput!) { createOrder(input: $i) { id } }"
+    cancel = "mutation($id: ID!) { cancelOrder(id: $id) { id } }"
+    calls = [gql.post(cancel, {"id": o["id"]}) for o in held] + [
+        gql.post(create, {"i": {"customerId": c["id"], "items": [{"productId": p["id"], "quantity": 6}]}})
+        for _ in range(6)]
+    results = [r.json() for r in await asyncio.gather(*calls)]
+    codes = [r["errors"][0]["extensions"]["code"] for r in results if r.get("errors")]
+    assert set(codes) <= {"INSUFFICIENT_INVENTORY"}, codes
+    levels = await f.levels(gql, p["id"])
+    assert sum(level["onHand"] for level in levels) == 12
+    assert sum(level["reserved"] for level in levels) == 6 * (6 - len(codes))

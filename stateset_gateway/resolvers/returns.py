@@ -7,7 +7,8 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from stateset_gateway import errors
 from stateset_gateway.db.engine import Database
@@ -16,6 +17,7 @@ from stateset_gateway.db.models import (
     Order,
     OrderItem,
     OrderStatus,
+    PaymentStatus,
     Return,
     ReturnItem,
     ReturnStatus,
@@ -115,11 +117,27 @@ async def _advance(db: Database, return_id: Any, target: str) -> Return:
                 await inventory.restock(session, line.product_id, line.quantity, location)
         if target == R.REFUNDED:
             order = await get_or_404(session, Order, ret.order_id, "Order", lock=True)
-            if OrderStatus.REFUNDED in ORDER_TRANSITIONS[OrderStatus(order.status)]:
-                await _transition(session, order, OrderStatus.REFUNDED)
+            if await _fully_refunded(session, order.id, also=ret.id):
+                if OrderStatus.REFUNDED in ORDER_TRANSITIONS[OrderStatus(order.status)]:
+                    await _transition(session, order, OrderStatus.REFUNDED)
+            else:  # the rest of the order stays delivered, and returnable
+                order.payment_status = PaymentStatus.PARTIALLY_REFUNDED
+                touch(order)
         ret.status = target
         touch(ret)
     return ret
+
+
+async def _fully_refunded(session: AsyncSession, order_id: uuid.UUID, *, also: uuid.UUID) -> bool:
+    """Whether every unit of the order is covered by refunded returns (counting `also`, being refunded)."""
+    ordered = await session.scalar(select(func.coalesce(func.sum(OrderItem.quantity), 0))
+                                   .where(OrderItem.order_id == order_id))
+    refunded = await session.scalar(
+        select(func.coalesce(func.sum(ReturnItem.quantity), 0))
+        .join(Return, Return.id == ReturnItem.return_id)
+        .where(Return.order_id == order_id, or_(Return.status == R.REFUNDED, Return.id == also))
+    )
+    return int(refunded or 0) >= int(ordered or 0)
 
 
 async def approve_return(db: Database, return_id: Any) -> Return:

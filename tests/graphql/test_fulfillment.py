@@ -118,3 +118,20 @@ async def test_returns_need_a_delivered_order(gql: GraphQLClient) -> None:
     assert err["extensions"]["code"] == "VALIDATION_ERROR"
     listed = await gql("{ returns { totalCount } }")
     assert listed["returns"]["totalCount"] == 0
+
+
+async def test_partial_refund_keeps_the_rest_of_the_order_returnable(gql: GraphQLClient) -> None:
+    o, _, _ = await _delivered_order(gql, qty=3)
+    item_id = o["items"][0]["id"]
+    create = "mutation($i: CreateReturnInput!) { createReturn(input: $i) { id } }"
+
+    async def refund(quantity: int) -> dict:
+        ret = (await gql(create, {"i": {"orderId": o["id"], "items": [{"orderItemId": item_id, "quantity": quantity}]}}))
+        rid = ret["createReturn"]["id"]
+        for mutation in ("approveReturn", "receiveReturn", "restockReturn"):
+            await gql(f"mutation($id: ID!) {{ {mutation}(id: $id) {{ id }} }}", {"id": rid})
+        done = await gql("mutation($id: ID!) { refundReturn(id: $id) { order { status paymentStatus } } }", {"id": rid})
+        return done["refundReturn"]["order"]
+
+    assert await refund(1) == {"status": "DELIVERED", "paymentStatus": "PARTIALLY_REFUNDED"}
+    assert await refund(2) == {"status": "REFUNDED", "paymentStatus": "REFUNDED"}

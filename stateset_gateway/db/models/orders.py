@@ -29,6 +29,7 @@ class PaymentStatus(StrEnum):
     PENDING = "pending"
     AUTHORIZED = "authorized"
     PAID = "paid"
+    PARTIALLY_REFUNDED = "partially_refunded"
     REFUNDED = "refunded"
     FAILED = "failed"
 

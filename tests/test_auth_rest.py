@@ -243,3 +243,16 @@ async def test_brute_force_is_shared_through_redis(database_url: str, redis_url:
         guard = apps[0].state.login_guard  # leave no counters behind in the shared Redis
         await guard.limiter.clear(guard.ip_limit, "ip", "127.0.0.1")
         await guard.limiter.clear(guard.email_limit, "email", email)
+
+
+async def test_a_burst_of_parallel_guesses_gets_no_more_tries_than_the_limit(client: httpx.AsyncClient, db: Any) -> None:
+    import asyncio
+
+    from stateset_gateway.auth import users
+
+    await users.register(db, "burst@example.com", "SecurePass123!")
+    attempts = [client.post("/api/v1/auth/login", json={"email": "burst@example.com", "password": f"wrong-{i}xx"})
+                for i in range(12)]
+    statuses = sorted(r.status_code for r in await asyncio.gather(*attempts))
+    assert statuses.count(401) == 5
+    assert statuses.count(429) == 7

@@ -1,7 +1,8 @@
 """Brute-force protection for sign-in: too many failed logins for one email, or from one client IP,
 and further attempts answer 429 RATE_LIMIT_EXCEEDED (with Retry-After) until the window moves on.
 
-Only failures count, in a moving window (the `limits` library): one Redis shared by every instance
+Every attempt counts when it starts (so a burst of parallel guesses cannot all pass a check made
+before any of them failed), and a correct password clears that email's counter; in a moving window (the `limits` library): one Redis shared by every instance
 when `APP__REDIS_URL` is set, process memory otherwise. While blocked, even the right password is
 refused, otherwise the block would only slow a guesser down by the cost of a request. If Redis is
 unreachable the guard lets logins through (and logs it): losing sign-in for everyone is worse.
@@ -62,11 +63,11 @@ class LoginGuard:
             checks.append((self.ip_limit, "ip", ip))
         return checks
 
-    async def check(self, email: str, ip: str | None) -> None:
-        """Raise RATE_LIMIT_EXCEEDED while either counter is exhausted."""
+    async def attempt(self, email: str, ip: str | None) -> None:
+        """Count this attempt; raise RATE_LIMIT_EXCEEDED when either counter is already exhausted."""
         try:
             for item, kind, value in self._checks(email, ip):
-                if not await self.limiter.test(item, kind, value):
+                if not await self.limiter.hit(item, kind, value):
                     stats = await self.limiter.get_window_stats(item, kind, value)
                     retry_after = max(1, math.ceil(stats.reset_time - time.time()))
                     raise errors.RateLimitExceeded(
@@ -76,13 +77,6 @@ class LoginGuard:
             raise
         except Exception:  # storage down: fail open, loudly
             log.warning("login guard storage unavailable; sign-in attempts are not being limited", exc_info=True)
-
-    async def failed(self, email: str, ip: str | None) -> None:
-        try:
-            for item, kind, value in self._checks(email, ip):
-                await self.limiter.hit(item, kind, value)
-        except Exception:
-            log.warning("login guard storage unavailable; failed attempt not counted", exc_info=True)
 
     async def succeeded(self, email: str) -> None:
         """A correct password forgives that email's earlier typos (the IP counter stays)."""

@@ -118,11 +118,10 @@ async def login(
         if not password:
             problems["password"] = ["Password is required"]
         raise errors.ValidationFailed(problems)
-    await guard.check(email, client_ip)
+    await guard.attempt(email, client_ip)
     try:
         user = await authenticate_user(db, email, password)
     except errors.InvalidCredentials:
-        await guard.failed(email, client_ip)
         log.info("sign-in failed", extra={"client_ip": client_ip})
         raise
     await guard.succeeded(email)

@@ -10,11 +10,8 @@ from stateset_gateway import errors
 from stateset_gateway.db.engine import Database
 from stateset_gateway.db.models import Customer, CustomerAddress, Order
 from stateset_gateway.resolvers.common import (
-    apply_changes,
-    check_version,
     get_or_404,
     parse_id,
-    touch,
     validate,
 )
 from stateset_gateway.resolvers.inputs import CustomerCreate, CustomerFilter, CustomerUpdate, dump
@@ -27,7 +24,7 @@ from stateset_gateway.resolvers.pagination import (
     count_of,
     page_of,
 )
-from stateset_gateway.resolvers.uniqueness import ensure_unique, unique_guard
+from stateset_gateway.resolvers.uniqueness import add_unique, update_unique
 
 KIND = "Customer"
 
@@ -40,10 +37,8 @@ async def get_customer(db: Database, customer_id: Any) -> Customer:
 async def create_customer(db: Database, data: Any) -> Customer:
     payload = validate(CustomerCreate, data)
     async with db.writer() as session:
-        await ensure_unique(session, Customer.email, payload.email, "email")
         customer = Customer(**payload.model_dump(exclude={"addresses"}))
-        async with unique_guard(session, {"email": payload.email}):
-            session.add(customer)
+        await add_unique(session, customer, Customer.email)
         for address in payload.addresses:
             session.add(CustomerAddress(customer_id=customer.id, **address.model_dump()))
     return customer
@@ -51,16 +46,9 @@ async def create_customer(db: Database, data: Any) -> Customer:
 
 async def update_customer(db: Database, customer_id: Any, data: Any) -> Customer:
     payload = validate(CustomerUpdate, data)
-    changes = dump(payload)
     async with db.writer() as session:
         customer = await get_or_404(session, Customer, customer_id, KIND, lock=True)
-        check_version(customer, payload.expected_version)
-        if "email" in changes and changes["email"] != customer.email:
-            await ensure_unique(session, Customer.email, changes["email"], "email", exclude_id=customer.id)
-        if apply_changes(customer, changes):
-            touch(customer)
-            async with unique_guard(session, {"email": changes.get("email")}):
-                pass
+        await update_unique(session, customer, dump(payload), payload.expected_version, Customer.email)
     return customer
 
 

@@ -43,7 +43,7 @@ from stateset_gateway.resolvers.pagination import (
     count_of,
     page_of,
 )
-from stateset_gateway.resolvers.uniqueness import ensure_unique, unique_guard
+from stateset_gateway.resolvers.uniqueness import add_unique
 
 B = InventoryBalance
 
@@ -62,10 +62,8 @@ class Line:
 async def create_location(db: Database, data: Any) -> InventoryLocation:
     payload = validate(LocationCreate, data)
     async with db.writer() as session:
-        await ensure_unique(session, InventoryLocation.code, payload.code, "code")
         location = InventoryLocation(**payload.model_dump())
-        async with unique_guard(session, {"code": payload.code}):
-            session.add(location)
+        await add_unique(session, location, InventoryLocation.code)
     return location
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import func, or_, select
 from stateset_gateway import errors
 from stateset_gateway.db.engine import Database
 from stateset_gateway.db.models import InventoryBalance, InventoryReservation, OrderItem, Product
-from stateset_gateway.resolvers.common import apply_changes, check_version, get_or_404, touch, validate
+from stateset_gateway.resolvers.common import get_or_404, touch, validate
 from stateset_gateway.resolvers.inputs import ProductCreate, ProductFilter, ProductUpdate, dump
 from stateset_gateway.resolvers.pagination import (
     CursorArgs,
@@ -20,7 +20,7 @@ from stateset_gateway.resolvers.pagination import (
     count_of,
     page_of,
 )
-from stateset_gateway.resolvers.uniqueness import ensure_unique, unique_guard
+from stateset_gateway.resolvers.uniqueness import add_unique, update_unique
 
 KIND = "Product"
 
@@ -41,25 +41,16 @@ async def get_product_by_sku(db: Database, sku: str) -> Product:
 async def create_product(db: Database, data: Any) -> Product:
     payload = validate(ProductCreate, data)
     async with db.writer() as session:
-        await ensure_unique(session, Product.sku, payload.sku, "sku")
         product = Product(**payload.model_dump())
-        async with unique_guard(session, {"sku": payload.sku}):
-            session.add(product)
+        await add_unique(session, product, Product.sku)
     return product
 
 
 async def update_product(db: Database, product_id: Any, data: Any) -> Product:
     payload = validate(ProductUpdate, data)
-    changes = dump(payload)
     async with db.writer() as session:
         product = await get_or_404(session, Product, product_id, KIND, lock=True)
-        check_version(product, payload.expected_version)
-        if "sku" in changes and changes["sku"] != product.sku:
-            await ensure_unique(session, Product.sku, changes["sku"], "sku", exclude_id=product.id)
-        if apply_changes(product, changes):
-            touch(product)
-            async with unique_guard(session, {"sku": changes.get("sku")}):
-                pass
+        await update_unique(session, product, dump(payload), payload.expected_version, Product.sku)
     return product
 
 

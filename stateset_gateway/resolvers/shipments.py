@@ -23,7 +23,7 @@ from stateset_gateway.resolvers.pagination import (
     count_of,
     page_of,
 )
-from stateset_gateway.resolvers.uniqueness import ensure_unique, unique_guard
+from stateset_gateway.resolvers.uniqueness import add_unique
 
 KIND = "Shipment"
 SHIPPABLE = {OrderStatus.PENDING, OrderStatus.CONFIRMED, OrderStatus.PROCESSING}
@@ -55,10 +55,8 @@ async def create_shipment(db: Database, data: Any) -> Shipment:
     async with db.writer() as session:
         order = await get_or_404(session, Order, payload.order_id, "Order", lock=True)
         _check_shippable(order)
-        await ensure_unique(session, Shipment.tracking_number, payload.tracking_number, "tracking_number")
         shipment = Shipment(**payload.model_dump())
-        async with unique_guard(session, {"tracking_number": payload.tracking_number}):
-            session.add(shipment)
+        await add_unique(session, shipment, Shipment.tracking_number)
     return shipment
 
 

@@ -38,3 +38,28 @@ async def unique_guard(session: AsyncSession, fields: dict[str, Any]) -> AsyncIt
                 if field in message:
                     raise errors.DuplicateEntry(field, value) from None
         raise
+
+
+async def add_unique(session: AsyncSession, obj: Any, column: InstrumentedAttribute[Any]) -> None:
+    """Insert a resource whose `column` must be unique: DUPLICATE_ENTRY names the field and value."""
+    value = getattr(obj, column.key)
+    await ensure_unique(session, column, value, column.key)
+    async with unique_guard(session, {column.key: value}):
+        session.add(obj)
+
+
+async def update_unique(
+    session: AsyncSession, obj: Any, changes: dict[str, Any], expected_version: int | None,
+    column: InstrumentedAttribute[Any],
+) -> None:
+    """Apply an update (optimistic version check, stamp) to a resource with one unique `column`."""
+    from stateset_gateway.resolvers.common import apply_changes, check_version, touch
+
+    check_version(obj, expected_version)
+    field = column.key
+    if field in changes and changes[field] != getattr(obj, field):
+        await ensure_unique(session, column, changes[field], field, exclude_id=obj.id)
+    if apply_changes(obj, changes):
+        touch(obj)
+        async with unique_guard(session, {field: changes.get(field)}):
+            pass  # flush here, so a racing writer's duplicate is reported by field

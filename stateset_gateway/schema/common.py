@@ -42,6 +42,16 @@ def mutation(permission: str, **kwargs: Any) -> Any:
     return strawberry.mutation(extensions=requires(permission), **kwargs)
 
 
+@strawberry.input
+class AddressInput:
+    line1: str
+    city: str
+    postal_code: str
+    country: str
+    line2: str | None = strawberry.UNSET
+    region: str | None = strawberry.UNSET
+
+
 @strawberry.type
 class PageInfo:
     has_next_page: bool

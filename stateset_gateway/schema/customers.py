@@ -5,18 +5,20 @@ from __future__ import annotations
 import strawberry
 
 from stateset_gateway.resolvers import customers as ops
-from stateset_gateway.schema.common import Connection, GqlInfo, cursor_args, mutation, query, to_input
+from stateset_gateway.schema.common import (
+    AddressInput,
+    Connection,
+    GqlInfo,
+    cursor_args,
+    mutation,
+    query,
+    to_input,
+)
 from stateset_gateway.schema.types import Customer
 
 
 @strawberry.input
-class CustomerAddressInput:
-    line1: str
-    city: str
-    postal_code: str
-    country: str
-    line2: str | None = strawberry.UNSET
-    region: str | None = strawberry.UNSET
+class CustomerAddressInput(AddressInput):
     kind: str | None = strawberry.UNSET
     is_default: bool | None = strawberry.UNSET
 

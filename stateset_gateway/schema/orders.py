@@ -9,6 +9,7 @@ import strawberry
 
 from stateset_gateway.resolvers import orders as ops
 from stateset_gateway.schema.common import (
+    AddressInput,
     Connection,
     GqlInfo,
     OrderStatus,
@@ -19,16 +20,6 @@ from stateset_gateway.schema.common import (
     to_input,
 )
 from stateset_gateway.schema.types import Order
-
-
-@strawberry.input
-class AddressInput:
-    line1: str
-    city: str
-    postal_code: str
-    country: str
-    line2: str | None = strawberry.UNSET
-    region: str | None = strawberry.UNSET
 
 
 @strawberry.input

@@ -66,6 +66,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url="/docs",
         redoc_url=None,
         lifespan=lifespan,
+        # Our own Prometheus metrics and JSON logs cover this; FastAPI's OpenTelemetry hooks would
+        # otherwise look up the providers on every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
     app.state.metrics = Metrics()

@@ -81,6 +81,7 @@ class Options:
     port: int
     json_out: Path | None
     markdown: bool
+    pin: bool = False
 
 
 def parse_args(argv: Sequence[str] | None = None) -> Options:
@@ -112,6 +113,8 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
     parser.add_argument("--port", type=int, default=0, help="first port to listen on (default: free ports)")
     parser.add_argument("--json", dest="json_out", type=Path, help="also write the raw results here")
     parser.add_argument("--markdown", action="store_true", help="print the table as Markdown")
+    parser.add_argument("--pin", action="store_true",
+                        help="run the servers on CPU 0 and the load generator on CPU 1 (steadier ratios on 2 CPUs)")
     args = parser.parse_args(argv)
 
     size = "quick" if args.quick else "default"
@@ -141,6 +144,7 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
         workloads=[w for w in ORDER if w in workloads], pg_url=args.pg_url.rstrip("/"), db_name=args.db_name,
         skip_seed=args.skip_seed, keep=args.keep or args.skip_seed, port=args.port, json_out=args.json_out,
         markdown=args.markdown,
+        pin=args.pin,
     )
 
 
@@ -288,6 +292,16 @@ def peak_rss_mb(pids: Sequence[int]) -> float:
     return sum(_status_kb(pid, "VmHWM") for pid in pids) / 1024
 
 
+# CPU sets for --pin: {"server": {0}, "load": {1}}; empty means the scheduler decides.
+AFFINITY: dict[str, set[int]] = {}
+
+
+def _pinned(role: str) -> Any:
+    """A preexec_fn that moves the child onto its role's CPUs, or None when not pinning."""
+    cpus = AFFINITY.get(role)
+    return (lambda: os.sched_setaffinity(0, cpus)) if cpus else None
+
+
 class Server:
     """A server subprocess in its own process group, stopped by its own id (never by name)."""
 
@@ -295,7 +309,7 @@ class Server:
         self.name, self.port, self.health = name, port, health
         self.log = log
         self.proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT,
-                                     start_new_session=True)
+                                     start_new_session=True, preexec_fn=_pinned("server"))
 
     def wait_ready(self, timeout: float = 90.0) -> None:
         import httpx
@@ -362,7 +376,7 @@ def run_load(requests: list[str], port: int, opts: Options, *, max_requests: int
         json.dump(spec, fh)
     try:
         out = subprocess.run([sys.executable, "-m", "bench.load", fh.name], cwd=ROOT, capture_output=True,
-                             text=True, timeout=opts.seconds * 3 + 120, check=False)
+                             text=True, timeout=opts.seconds * 3 + 120, check=False, preexec_fn=_pinned("load"))
     finally:
         os.unlink(fh.name)
     if out.returncode != 0:
@@ -521,6 +535,8 @@ def create_order_requests(port: int, fx: Fixtures, count: int) -> list[str]:
 def run(opts: Options) -> int:
     stamp = datetime.now(UTC)
     load_before = os.getloadavg()[0]
+    if opts.pin and (os.cpu_count() or 1) >= 2:
+        AFFINITY.update(server={0}, load={1})
     db_name = opts.db_name or f"stateset_bench_{stamp:%Y%m%d_%H%M%S}"
     database_url = f"{opts.pg_url}/{db_name}"
     workdir = Path(tempfile.mkdtemp(prefix="stateset-bench-"))

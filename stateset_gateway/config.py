@@ -66,6 +66,10 @@ class AuthSettings(BaseModel):
     jwt_audience: str = "stateset-api"
     access_token_ttl_seconds: int = Field(15 * 60, ge=10)
     refresh_token_ttl_seconds: int = Field(7 * 24 * 3600, ge=60)
+    allow_registration: bool = Field(True, description="Let anyone create an account with /auth/register.")
+    registration_role: Literal["manager", "user", "readonly"] = Field(
+        "user", description="The role self-registered accounts get."
+    )
 
 
 class GraphQLSettings(BaseModel):

@@ -256,3 +256,22 @@ async def test_a_burst_of_parallel_guesses_gets_no_more_tries_than_the_limit(cli
     statuses = sorted(r.status_code for r in await asyncio.gather(*attempts))
     assert statuses.count(401) == 5
     assert statuses.count(429) == 7
+
+
+async def test_self_registration_can_be_switched_off_and_its_role_chosen(database_url: str, db: Any) -> None:
+    from stateset_gateway.app import create_app
+    from stateset_gateway.config import load_settings
+
+    body = {"email": "newcomer@example.com", "password": "SecurePass123!"}
+    closed = create_app(load_settings(database_url=database_url, auth={"allow_registration": False}))
+    async with closed.router.lifespan_context(closed):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=closed), base_url="http://t") as c:
+            refused = await c.post("/api/v1/auth/register", json=body)
+    assert refused.status_code == 403
+    assert refused.json()["error"]["code"] == "INSUFFICIENT_PERMISSIONS"
+    readonly = create_app(load_settings(database_url=database_url, auth={"registration_role": "readonly"}))
+    async with readonly.router.lifespan_context(readonly):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=readonly), base_url="http://t") as c:
+            token = (await c.post("/api/v1/auth/register", json=body)).json()["data"]["access_token"]
+            me = (await c.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"})).json()["data"]
+    assert me["role"] == "readonly"

@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from stateset_gateway import errors
 from stateset_gateway.auth import passwords, tokens
 from stateset_gateway.auth.login_guard import LoginGuard
-from stateset_gateway.auth.permissions import ROLES
+from stateset_gateway.auth.permissions import ADMIN, ROLES
 from stateset_gateway.config import Settings
 from stateset_gateway.db.engine import Database
 from stateset_gateway.db.models.auth import User
@@ -82,6 +82,15 @@ async def register(db: Database, email: str | None, password: str | None, *, rol
         raise errors.DuplicateEntry("email", normalised, "A user with this email already exists") from None
     log.info("user registered", extra={"user_id": str(user.id)})
     return user
+
+
+async def self_register(db: Database, settings: Settings, email: str | None, password: str | None) -> User:
+    """Public sign-up: off when `[auth] allow_registration` is false (accounts then come from an operator,
+    `stateset-cli auth users create`); accounts get `[auth] registration_role`."""
+    if not settings.auth.allow_registration:
+        raise errors.InsufficientPermissions(
+            ADMIN, "Self-registration is disabled; ask an administrator for an account")
+    return await register(db, email, password, role=settings.auth.registration_role)
 
 
 async def authenticate_user(db: Database, email: str | None, password: str | None) -> User:

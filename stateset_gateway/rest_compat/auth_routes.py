@@ -140,9 +140,9 @@ def _client_ip(request: Request) -> str | None:
 # --- users and sessions ----------------------------------------------------------------------------
 
 @router.post("/auth/register", status_code=201, dependencies=[Depends(public)],
-             response_model=Envelope[TokenOut], summary="Create an account (role user) and sign in")
+             response_model=Envelope[TokenOut], summary="Create an account (role from [auth] registration_role) and sign in")
 async def register(body: RegisterIn, request: Request) -> Response:
-    user = await users.register(_db(request), body.email, body.password)
+    user = await users.self_register(_db(request), _settings(request), body.email, body.password)
     pair = await tokens.start_session(_db(request), _settings(request), user)
     return ok(TokenOut.of(pair), request, status=201, headers=NO_STORE)
 

@@ -169,7 +169,7 @@ class AuthMutations:
     @strawberry.mutation(extensions=public(), description="Create an account (role user) and sign in.")
     async def register(self, info: Info[Any, Any], input: RegisterInput) -> AuthPayload:
         ctx = _ctx(info)
-        user = await users.register(ctx.db, input.email, input.password)
+        user = await users.self_register(ctx.db, ctx.settings, input.email, input.password)
         return AuthPayload.of(await tokens.start_session(ctx.db, ctx.settings, user))
 
     @strawberry.mutation(extensions=public(), description="Sign in with email and password.")

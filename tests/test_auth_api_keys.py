@@ -96,7 +96,7 @@ async def test_a_users_key_never_outlives_the_owners_role(client: httpx.AsyncCli
     from stateset_gateway.auth.authenticate import principal_for_user
 
     owner = await users.register(db, "keyowner@example.com", "SecurePass123!", role="manager")
-    issued = await create_api_key(db, name="ops", permissions=["orders:read", "orders:create", "customers:read"],
+    issued = await create_api_key(db, name="ops", permissions=["orders:*", "customers:read"],
                                   created_by=principal_for_user(owner))
     headers = {"X-API-Key": issued.key}
     assert (await client.get("/api/v1/orders", headers=headers)).status_code == 200

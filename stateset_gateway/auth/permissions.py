@@ -37,9 +37,14 @@ def is_known(permission: str) -> bool:
 
 
 def grants(held: Iterable[str], required: str) -> bool:
+    """Whether `held` covers `required`; a wildcard (`orders:*`) is covered by holding every action of it."""
     held = set(held)
-    resource = required.partition(":")[0]
-    return ADMIN in held or required in held or f"{resource}:*" in held
+    resource, _, action = required.partition(":")
+    if ADMIN in held or required in held or f"{resource}:*" in held:
+        return True
+    if action == "*" and resource in CATALOGUE:
+        return all(f"{resource}:{a}" in held for a in CATALOGUE[resource])
+    return False
 
 
 def intersect(first: Iterable[str], second: Iterable[str]) -> frozenset[str]:

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 from sqlalchemy import text
@@ -19,6 +17,7 @@ from stateset_gateway.db import migrate
 from stateset_gateway.db.engine import Database
 from stateset_gateway.db.models import metadata
 from tests import services
+from tests.databases import fresh_database
 
 # Tests must never read a developer's config/ files or environment overrides.
 os.environ["APP_CONFIG_DIR"] = str(Path(__file__).parent / "no-config")
@@ -26,44 +25,15 @@ for _key in [k for k in os.environ if k.startswith("APP__")]:
     del os.environ[_key]
 
 
-async def _create_pg_database(name: str) -> None:
-    conn = await asyncpg.connect(services.POSTGRES_ADMIN_URL, timeout=5)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-
-
-async def _drop_pg_database(name: str) -> None:
-    conn = await asyncpg.connect(services.POSTGRES_ADMIN_URL, timeout=5)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
-
-
-def pg_url_for(name: str) -> str:
-    base = services.POSTGRES_ADMIN_URL.rsplit("/", 1)[0]
-    return f"{base}/{name}"
-
-
 @pytest.fixture(scope="session", params=services.backends())
 async def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
-    """A migrated, empty database of each kind, made once per run."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'stateset.db'}"
-        name = None
-    else:
-        name = f"stateset_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-        await _create_pg_database(name)  # fails loudly when PostgreSQL is required but down
-        url = pg_url_for(name)
-    db = Database(load_settings(database_url=url))
-    await migrate.upgrade(db.write_engine)
-    await db.dispose()
-    yield url
-    if name:
-        await _drop_pg_database(name)
+    """A migrated, empty database of each kind, made once per run (fails loudly when PostgreSQL is
+    required but down)."""
+    async with fresh_database(request.param, tmp_path_factory.mktemp("db")) as url:
+        db = Database(load_settings(database_url=url))
+        await migrate.upgrade(db.write_engine)
+        await db.dispose()
+        yield url
 
 
 @pytest.fixture

@@ -45,37 +45,37 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = _header(scope, b"x-request-id") or new_request_id()
-        request_id = request_id[:128]
+        request_id, length = _request_headers(scope)
+        request_id = (request_id or new_request_id())[:128]
         request_id_var.set(request_id)
         scope.setdefault("state", {})["request_id"] = request_id
         started = time.perf_counter()
-        status_holder = {"status": 500, "started": False}
+        id_header = (b"x-request-id", request_id.encode())
+        status = 500
+        response_started = False
 
         async def send_with_id(message: Message) -> None:
+            nonlocal status, response_started
             if message["type"] == "http.response.start":
-                status_holder["status"] = message["status"]
-                status_holder["started"] = True
-                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"x-request-id"]
-                headers.append((b"x-request-id", request_id.encode()))
-                message = {**message, "headers": headers}
+                status = message["status"]
+                response_started = True
+                message = {**message, "headers": [*message.get("headers", ()), id_header]}
             await send(message)
 
         async def fail(error: errors.DomainError) -> None:
-            if status_holder["started"]:
+            if response_started:
                 return
-            status, headers, body = self.render_error(error, request_id)
+            code, headers, body = self.render_error(error, request_id)
             await send_with_id(
                 {
                     "type": "http.response.start",
-                    "status": status,
+                    "status": code,
                     "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
                     + [(k.lower().encode(), v.encode()) for k, v in headers.items()],
                 }
             )
             await send_with_id({"type": "http.response.body", "body": body})
 
-        length = _header(scope, b"content-length")
         try:
             if length is not None and length.isdigit() and int(length) > self.max_body_bytes:
                 await fail(errors.PayloadTooLarge(f"Request body exceeds {self.max_body_bytes} bytes"))
@@ -95,20 +95,18 @@ class RequestContextMiddleware:
             await fail(error)
         finally:
             elapsed = time.perf_counter() - started
-            route = scope.get("route")
-            route_path = getattr(route, "path", None) or "unmatched"
-            self.metrics.request_duration.labels(scope["method"], route_path, str(status_holder["status"])).observe(
-                elapsed
-            )
-            log.info(
-                "request",
-                extra={
-                    "method": scope["method"],
-                    "path": scope["path"],
-                    "status": status_holder["status"],
-                    "duration_ms": round(elapsed * 1000, 2),
-                },
-            )
+            route_path = getattr(scope.get("route"), "path", None) or "unmatched"
+            self.metrics.observe_request(scope["method"], route_path, status, elapsed)
+            if log.isEnabledFor(logging.INFO):
+                log.info(
+                    "request",
+                    extra={
+                        "method": scope["method"],
+                        "path": scope["path"],
+                        "status": status,
+                        "duration_ms": round(elapsed * 1000, 2),
+                    },
+                )
 
     def _limited(self, receive: Receive) -> Receive:
         """Count streamed bytes too: a chunked body without Content-Length is held to the same limit."""
@@ -131,8 +129,12 @@ class _BodyTooLarge(Exception):
     pass
 
 
-def _header(scope: Scope, name: bytes) -> str | None:
-    for key, value in scope.get("headers", []):
-        if key.lower() == name:
-            return value.decode("latin-1")
-    return None
+def _request_headers(scope: Scope) -> tuple[str | None, str | None]:
+    """X-Request-ID and Content-Length, in one pass (ASGI servers give header names in lower case)."""
+    request_id = length = None
+    for key, value in scope.get("headers", ()):
+        if key == b"x-request-id":
+            request_id = value.decode("latin-1")
+        elif key == b"content-length":
+            length = value.decode("latin-1")
+    return request_id, length

@@ -7,9 +7,9 @@ carries it, whichever layer writes the line.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import time
-import uuid
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
@@ -19,11 +19,12 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 
-_RESERVED = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+_RESERVED = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime", "request_id"}
 
 
 def new_request_id() -> str:
-    return f"req-{uuid.uuid4().hex[:16]}"
+    """64 random bits: unique across workers and restarts with no coordination between them."""
+    return "req-" + os.urandom(8).hex()
 
 
 def current_request_id() -> str | None:
@@ -31,10 +32,27 @@ def current_request_id() -> str | None:
 
 
 class JsonFormatter(logging.Formatter):
+    """One JSON object per line; fields passed with `extra=` become top-level keys.
+
+    Every request writes a line through this, so it avoids per-record work that can be shared: the
+    timestamp's date and time part is formatted once per second.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._second = -1
+        self._stamp = ""
+
+    def _timestamp(self, created: float) -> str:
+        second = int(created)
+        if second != self._second:
+            self._stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+            self._second = second
+        return f"{self._stamp}.{int((created - second) * 1000):03d}Z"
+
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
-            "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
-            + f".{int(record.msecs):03d}Z",
+            "timestamp": self._timestamp(record.created),
             "level": record.levelname.lower(),
             "logger": record.name,
             "message": record.getMessage(),
@@ -42,9 +60,10 @@ class JsonFormatter(logging.Formatter):
         request_id = getattr(record, "request_id", None) or current_request_id()
         if request_id:
             entry["request_id"] = request_id
-        for key, value in record.__dict__.items():
-            if key not in _RESERVED and not key.startswith("_") and key != "request_id":
-                entry[key] = value
+        fields = record.__dict__
+        for key in sorted(fields.keys() - _RESERVED):
+            if not key.startswith("_"):
+                entry[key] = fields[key]
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return orjson.dumps(entry, default=str).decode()
@@ -69,6 +88,19 @@ def configure_logging(level: str = "INFO", file: Path | None = None) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
+def skip_unused_record_attributes() -> None:
+    """The JSON lines carry no thread, process or source location, so a long-lived server need not
+    look them up for every record: these are the switches the logging HOWTO lists under
+    "Optimization". Only the served process sets them (tests keep file and line in their reports)."""
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
+    logging._srcfile = None  # type: ignore[attr-defined]  # documented: skips the caller lookup
+
+
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT"})
+
+
 class Metrics:
     """Per-app registry, so several apps in one process (tests) never collide."""
 
@@ -84,3 +116,14 @@ class Metrics:
         self.errors = Counter(
             "stateset_errors_total", "Error responses by documented code", ["code"], registry=self.registry
         )
+        self._durations: dict[tuple[str, str, int], Any] = {}
+
+    def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
+        """Labelled children are looked up once per label set and kept: `labels()` validates and
+        locks on every call. Methods outside HTTP's own set count as OTHER, so a client inventing
+        methods cannot grow the series without bound (routes are templates, statuses are few)."""
+        key = (method if method in _METHODS else "OTHER", route, status)
+        child = self._durations.get(key)
+        if child is None:
+            child = self._durations[key] = self.request_duration.labels(key[0], route, str(status))
+        child.observe(seconds)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -23,9 +24,11 @@ import orjson
 from graphql import (
     DocumentNode,
     ExecutionResult,
+    Executor,
     GraphQLError,
     GraphQLObjectType,
     GraphQLSchema,
+    OperationDefinitionNode,
     OperationType,
     execute,
     parse,
@@ -41,7 +44,7 @@ from strawberry.http.ides import get_graphql_ide_html
 from stateset_gateway import errors
 from stateset_gateway.config import GraphQLSettings
 from stateset_gateway.schema.context import Context
-from stateset_gateway.schema.cost import operation_cost
+from stateset_gateway.schema.cost import Cost, operation_cost
 from stateset_gateway.schema.errors import format_error
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
@@ -49,20 +52,29 @@ CACHEABLE_QUERY_LENGTH = 20_000
 JSON = "application/json"
 
 
+@dataclass(slots=True)
+class _Prepared:
+    """A parsed, validated document, with the cost of each of its operations that declares no
+    variables: nothing about a request can change those, so they are computed once."""
+
+    document: DocumentNode
+    fixed_costs: dict[str | None, Cost] = field(default_factory=dict)
+
+
 class _LRU:
-    """A small bounded cache: query text -> parsed, validated document."""
+    """A small bounded cache: query text -> prepared document."""
 
     def __init__(self, size: int) -> None:
         self.size = size
-        self.data: OrderedDict[str, DocumentNode] = OrderedDict()
+        self.data: OrderedDict[str, _Prepared] = OrderedDict()
 
-    def get(self, key: str) -> DocumentNode | None:
+    def get(self, key: str) -> _Prepared | None:
         hit = self.data.get(key)
         if hit is not None:
             self.data.move_to_end(key)
         return hit
 
-    def put(self, key: str, value: DocumentNode) -> None:
+    def put(self, key: str, value: _Prepared) -> None:
         self.data[key] = value
         if len(self.data) > self.size:
             self.data.popitem(last=False)
@@ -137,7 +149,7 @@ class GraphQLEndpoint:
         self.graphiql = limits.graphiql
         self.documents = _LRU(cache_size)
 
-    def _document(self, query: str) -> tuple[DocumentNode | None, list[GraphQLError]]:
+    def _prepare(self, query: str) -> tuple[_Prepared | None, list[GraphQLError]]:
         """Parse and validate once per query text. Only valid, modest documents are kept, so callers
         cannot fill the cache with large or broken ones (parsing also stops at `max_tokens`)."""
         cached = self.documents.get(query)
@@ -148,9 +160,23 @@ class GraphQLEndpoint:
         except GraphQLError as exc:
             return None, [exc]
         problems = list(validate(self.schema, document))
-        if not problems and len(query) <= CACHEABLE_QUERY_LENGTH:
-            self.documents.put(query, document)
-        return document, problems
+        if problems:
+            return None, problems
+        prepared = _Prepared(document)
+        if len(query) <= CACHEABLE_QUERY_LENGTH:
+            self.documents.put(query, prepared)
+        return prepared, []
+
+    def _cost(self, prepared: _Prepared, operation: OperationDefinitionNode, operation_name: str | None,
+              variables: dict[str, Any] | None) -> Cost:
+        page = self.limits.default_page_size
+        if operation.variable_definitions:
+            return operation_cost(self.schema, prepared.document, operation, variables, page)
+        cost = prepared.fixed_costs.get(operation_name)
+        if cost is None:
+            cost = prepared.fixed_costs[operation_name] = operation_cost(self.schema, prepared.document, operation,
+                                                                         None, page)
+        return cost
 
     async def __call__(self, request: Request) -> Response:
         accept = request.headers.get("accept", "")
@@ -164,9 +190,10 @@ class GraphQLEndpoint:
             return params
         query, variables, operation_name = params
 
-        document, problems = self._document(query)
-        if problems or document is None:
+        prepared, problems = self._prepare(query)
+        if prepared is None:
             return self._errors(problems, media)
+        document = prepared.document
         operation = get_operation_ast(document, operation_name)
         if operation is None:
             return self._request_error("Unknown operation name or several operations without operationName", media)
@@ -174,7 +201,7 @@ class GraphQLEndpoint:
             return self._respond({"errors": [self._plain_error("Mutations are only allowed over POST", 405)]},
                                  405, media, headers={"Allow": "POST"})
 
-        cost = operation_cost(self.schema, document, operation, variables, self.limits.default_page_size)
+        cost = self._cost(prepared, operation, operation_name, variables)
         cost_report = {"requestedQueryCost": cost.cost, "maximumAvailable": self.limits.max_cost}
         if cost.cost > self.limits.max_cost or cost.depth > self.limits.max_depth:
             too = (f"cost {cost.cost} exceeds the maximum of {self.limits.max_cost}" if cost.cost > self.limits.max_cost
@@ -187,7 +214,7 @@ class GraphQLEndpoint:
 
         context = Context(request=request, db=request.app.state.db, settings=request.app.state.settings)
         result = execute(self.schema, document, context_value=context, variable_values=variables,
-                         operation_name=operation_name, is_awaitable=is_awaitable)
+                         operation_name=operation_name, is_awaitable=is_awaitable, executor_class=Executor)
         if not isinstance(result, ExecutionResult):
             result = await result
         request_id = getattr(request.state, "request_id", None)

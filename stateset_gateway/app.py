@@ -13,7 +13,7 @@ from stateset_gateway import __version__, ops
 from stateset_gateway.config import Settings, load_settings
 from stateset_gateway.db.engine import Database
 from stateset_gateway.middleware import RequestContextMiddleware
-from stateset_gateway.observability import Metrics, configure_logging, skip_unused_record_attributes
+from stateset_gateway.observability import Metrics, configure_logging
 from stateset_gateway.rest_compat import api as rest_api
 from stateset_gateway.rest_compat import errors as rest_errors
 from stateset_gateway.schema.http import GraphQLEndpoint, GraphQLRoute
@@ -23,7 +23,6 @@ from stateset_gateway.schema.schema import build_schema
 def create_served_app() -> FastAPI:
     """What `stateset-cli serve` runs in each worker: `create_app()` for a long-lived process, which
     also takes everything built at start-up out of the garbage collector's reach once it is up."""
-    skip_unused_record_attributes()
     app = create_app()
     app.state.freeze_gc = True
     return app

@@ -13,9 +13,10 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from stateset_gateway import errors
-from stateset_gateway.observability import Metrics, new_request_id, request_id_var
+from stateset_gateway.observability import Metrics, RequestLog, new_request_id, request_id_var
 
 log = logging.getLogger("stateset_gateway.http")
+request_log = RequestLog(log.name)
 
 Scope = dict[str, Any]
 Message = dict[str, Any]
@@ -97,16 +98,8 @@ class RequestContextMiddleware:
             elapsed = time.perf_counter() - started
             route_path = getattr(scope.get("route"), "path", None) or "unmatched"
             self.metrics.observe_request(scope["method"], route_path, status, elapsed)
-            if log.isEnabledFor(logging.INFO):
-                log.info(
-                    "request",
-                    extra={
-                        "method": scope["method"],
-                        "path": scope["path"],
-                        "status": status,
-                        "duration_ms": round(elapsed * 1000, 2),
-                    },
-                )
+            request_log.write({"method": scope["method"], "path": scope["path"], "status": status,
+                               "duration_ms": round(elapsed * 1000, 2)})
 
     def _limited(self, receive: Receive) -> Receive:
         """Count streamed bytes too: a chunked body without Content-Length is held to the same limit."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench.harness import Result, format_ratios, format_table, http_request, parse_args, ratios
+from bench.harness import Result, combine_rounds, format_ratios, format_table, http_request, parse_args, ratios
 
 
 def test_defaults_are_the_documented_size() -> None:
@@ -45,3 +45,18 @@ def test_raw_requests_carry_their_length() -> None:
     raw = http_request("POST", 8080, "/graphql", body=b'{"query": "{ __typename }"}', headers={"X-API-Key": "k"})
     head, body = raw.split("\r\n\r\n")
     assert "Content-Length: 27" in head and body == '{"query": "{ __typename }"}'
+
+
+def test_rounds_combine_to_medians_and_the_floor_ratio_is_paired_round_by_round() -> None:
+    # Round 2 ran while the machine was busy: both slowed, their ratio did not.
+    ref = combine_rounds([Result("ref", requests=100, rps=9000, p50_ms=0.8, peak_rss_mb=50),
+                          Result("ref", requests=100, rps=4000, p50_ms=2.0, peak_rss_mb=52),
+                          Result("ref", requests=100, rps=8000, p50_ms=0.9, peak_rss_mb=51)])
+    floor = combine_rounds([Result("5", requests=90, rps=7200, p50_ms=1.0, errors=1),
+                            Result("5", requests=90, rps=3200, p50_ms=2.4),
+                            Result("5", requests=90, rps=6000, p50_ms=1.1)])
+    assert (ref.rps, ref.p50_ms, ref.requests, ref.peak_rss_mb) == (8000, 0.9, 300, 52)
+    assert (floor.rps, floor.errors, floor.round_rps) == (6000, 1, [7200, 3200, 6000])
+    got = {what: value for what, value, _ in ratios([ref, floor])}
+    assert got["req/s: floor (5) / bare FastAPI (ref)"] == pytest.approx(0.8)  # median of 0.80, 0.80, 0.75
+    assert "by round (3 alternating rounds" in format_ratios([ref, floor]) and "0.75" in format_ratios([ref, floor])

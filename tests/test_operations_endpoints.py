@@ -101,3 +101,11 @@ async def test_unauthenticated_answers_say_how_to_authenticate(client: httpx.Asy
     response = await client.get("/api/v1/orders")
     assert response.status_code == 401
     assert response.headers["www-authenticate"].startswith("Bearer")
+
+
+async def test_invented_methods_share_one_metric_series(client: httpx.AsyncClient) -> None:
+    for method in ("BREW", "WHEN"):
+        assert (await client.request(method, "/health")).status_code == 405
+    text = (await client.get("/metrics")).text
+    assert 'http_request_duration_seconds_count{method="OTHER",route="/health",status="405"} 2.0' in text
+    assert "BREW" not in text and "WHEN" not in text

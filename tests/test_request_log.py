@@ -1,0 +1,88 @@
+"""The per-request log line: one JSON object per request, carrying the id the response carries."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from stateset_gateway.observability import JsonFormatter, RequestLog, request_id_var
+
+FIELDS = {"method": "POST", "path": "/graphql", "status": 200, "duration_ms": 0.42}
+
+
+@pytest.fixture
+def isolated_logger(tmp_path: Path) -> Iterator[tuple[logging.Logger, Path]]:
+    """A logger whose only listener is a JSON file handler of ours, out of reach of pytest's capture
+    (which sits on the root logger), so the line is written the way a served process writes it."""
+    logger = logging.getLogger("stateset_gateway.test_request_log")
+    logger.propagate = False
+    logger.setLevel(logging.INFO)
+    path = tmp_path / "requests.jsonl"
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(JsonFormatter())
+    handler._stateset = True  # type: ignore[attr-defined]  # as configure_logging marks its own
+    logger.addHandler(handler)
+    try:
+        yield logger, path
+    finally:
+        logger.removeHandler(handler)
+        handler.close()
+        logger.propagate = True
+
+
+def _lines(path: Path) -> list[dict[str, object]]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_written_line_matches_what_logging_would_write(isolated_logger: tuple[logging.Logger, Path]) -> None:
+    logger, path = isolated_logger
+    token = request_id_var.set("req-0123456789abcdef")
+    try:
+        RequestLog(logger.name).write(dict(FIELDS))  # only our handler listens: written directly
+        logger.info("request", extra=dict(FIELDS))  # the same line through logging
+    finally:
+        request_id_var.reset(token)
+    direct, through_logging = _lines(path)
+    assert direct.pop("timestamp") and through_logging.pop("timestamp")
+    assert direct == through_logging == {"level": "info", "logger": logger.name, "message": "request",
+                                         "request_id": "req-0123456789abcdef", **FIELDS}
+
+
+def test_line_goes_through_logging_when_anything_else_listens(
+    isolated_logger: tuple[logging.Logger, Path]
+) -> None:
+    logger, path = isolated_logger
+    seen: list[logging.LogRecord] = []
+    extra = logging.Handler()
+    extra.emit = seen.append  # type: ignore[method-assign]
+    logger.addHandler(extra)
+    try:
+        RequestLog(logger.name).write(dict(FIELDS))
+    finally:
+        logger.removeHandler(extra)
+    assert [r.getMessage() for r in seen] == ["request"] and seen[0].status == 200  # type: ignore[attr-defined]
+    assert len(_lines(path)) == 1  # and our own handler still got it, once
+
+
+def test_nothing_is_written_below_the_loggers_level(isolated_logger: tuple[logging.Logger, Path]) -> None:
+    logger, path = isolated_logger
+    logger.setLevel(logging.WARNING)
+    RequestLog(logger.name).write(dict(FIELDS))
+    assert path.read_text() == ""
+
+
+async def test_each_request_is_logged_with_its_response_request_id(
+    client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="stateset_gateway.http")
+    response = await client.post("/graphql", json={"query": "{ __typename }"})
+    lines = [r for r in caplog.records if r.name == "stateset_gateway.http" and r.getMessage() == "request"]
+    assert len(lines) == 1
+    line = json.loads(JsonFormatter().format(lines[0]))
+    assert line["request_id"] == response.headers["x-request-id"]
+    assert (line["method"], line["path"], line["status"]) == ("POST", "/graphql", 200)

@@ -83,7 +83,7 @@ class Options:
     json_out: Path | None
     markdown: bool
     pin: bool = False
-    rounds: int = 5
+    rounds: int = 10
 
 
 def parse_args(argv: Sequence[str] | None = None) -> Options:
@@ -115,9 +115,9 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
     parser.add_argument("--port", type=int, default=0, help="first port to listen on (default: free ports)")
     parser.add_argument("--json", dest="json_out", type=Path, help="also write the raw results here")
     parser.add_argument("--markdown", action="store_true", help="print the table as Markdown")
-    parser.add_argument("--rounds", type=int, default=5,
+    parser.add_argument("--rounds", type=int, default=10,
                         help="the reference and the floor are measured in this many alternating rounds, and their "
-                             "ratio is the median of the rounds' ratios (default 5)")
+                             "ratio is the median of the rounds' ratios (default 10)")
     parser.add_argument("--pin", action="store_true",
                         help="run the servers on CPU 0 and the load generator on CPU 1 (steadier ratios on 2 CPUs)")
     args = parser.parse_args(argv)

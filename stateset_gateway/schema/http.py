@@ -37,7 +37,7 @@ from graphql import (
 from graphql.pyutils import is_awaitable as _graphql_is_awaitable
 from graphql.utilities import get_operation_ast
 from sqlalchemy import Row
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, Response
 from strawberry.http.ides import get_graphql_ide_html
 
@@ -137,8 +137,22 @@ class GraphQLRoute:
         if scope["method"] not in self.methods:
             raise errors.MethodNotAllowed(f"Method {scope['method']} is not allowed for {self.path}",
                                           allow=["GET", "POST"])
-        response = await self.endpoint(Request(scope, receive))
+        body = await read_body(receive) if scope["method"] == "POST" else b""
+        response = await self.endpoint(Request(scope, receive), body)
         await response(scope, receive, send)
+
+
+async def read_body(receive: Any) -> bytes:
+    """The whole request body, read from the ASGI channel as Starlette's `Request.body()` reads it,
+    without the async generator it goes through for every chunk."""
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect()
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return b"".join(chunks)
 
 
 class GraphQLEndpoint:
@@ -178,14 +192,14 @@ class GraphQLEndpoint:
                                                                          None, page)
         return cost
 
-    async def __call__(self, request: Request) -> Response:
+    async def __call__(self, request: Request, body: bytes = b"") -> Response:
         accept = request.headers.get("accept", "")
         media = GRAPHQL_RESPONSE if GRAPHQL_RESPONSE in accept else JSON
         if request.method in ("GET", "HEAD") and "query" not in request.query_params:
             if self.graphiql and "text/html" in accept:
                 return HTMLResponse(get_graphql_ide_html())
             return self._request_error("Missing query: pass ?query= or POST a JSON body", media)
-        params = await self._params(request, media)
+        params = self._params(request, body, media)
         if isinstance(params, Response):
             return params
         query, variables, operation_name = params
@@ -229,7 +243,7 @@ class GraphQLEndpoint:
         status = 400 if is_request_error and media == GRAPHQL_RESPONSE else 200
         return self._respond(body, status, media)
 
-    async def _params(self, request: Request, media: str) -> tuple[str, dict[str, Any] | None, str | None] | Response:
+    def _params(self, request: Request, body: bytes, media: str) -> tuple[str, dict[str, Any] | None, str | None] | Response:
         if request.method != "POST":
             raw: dict[str, Any] = dict(request.query_params)
             if "variables" in raw:
@@ -244,7 +258,7 @@ class GraphQLEndpoint:
                     {"errors": [self._plain_error(f"Unsupported content type {content_type}; send application/json", 415)]},
                     415, media)
             try:
-                raw = orjson.loads(await request.body())
+                raw = orjson.loads(body)
             except orjson.JSONDecodeError as exc:
                 return self._request_error(f"Malformed JSON body: {exc}", media)
             if not isinstance(raw, dict):

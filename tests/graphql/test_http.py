@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import httpx
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
@@ -135,3 +137,14 @@ async def test_nested_relations_need_their_own_read_permission(
     both = await auth_headers(["orders:read", "customers:read"])  # type: ignore[operator]
     body = (await client.post("/graphql", json={"query": query}, headers=both)).json()
     assert "errors" not in body and body["data"]["orders"]["nodes"][0]["customer"]["email"] == c["email"]
+
+
+async def test_a_body_streamed_in_chunks_is_read_whole(client: httpx.AsyncClient) -> None:
+    body = b'{"query": "{ __typename }", "operationName": null}'
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for start in range(0, len(body), 7):
+            yield body[start:start + 7]
+
+    response = await client.post("/graphql", content=chunks(), headers={"Content-Type": "application/json"})
+    assert response.status_code == 200 and response.json()["data"] == {"__typename": "Query"}

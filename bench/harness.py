@@ -534,7 +534,7 @@ def measure_in_rounds(plan: Sequence[tuple[str, Server, str]], opts: Options) ->
     by round (see `ratios`)."""
     per_round: dict[str, list[Result]] = {name: [] for name, _, _ in plan}
     seconds = max(opts.seconds / opts.rounds, 2.0)
-    max_requests = max(opts.requests * 3 // opts.rounds, 1)
+    max_requests = opts.requests * 3  # per round: rounds are meant to be bound by time
     for i in range(opts.rounds):
         for name, server, request in (plan if i % 2 == 0 else list(reversed(plan))):
             per_round[name].append(measure(server, name, [request], opts, max_requests=max_requests,
@@ -679,7 +679,7 @@ def run(opts: Options) -> int:
               f"{opts.orders:,} orders; {opts.workers} worker(s); concurrency {opts.concurrency}; "
               f"up to {opts.requests:,} requests (writes {opts.write_requests:,}) or "
               f"{opts.seconds:g}s per workload, the reference and floor in {opts.rounds} alternating rounds of "
-              f"{max(opts.seconds / opts.rounds, 2.0):g}s or {max(opts.requests * 3 // opts.rounds, 1):,} requests; "
+              f"{max(opts.seconds / opts.rounds, 2.0):g}s or {opts.requests * 3:,} requests; "
               f"page size {opts.page_size}; deep page after {opts.deep_offset:,} rows; "
               f"{os.cpu_count()} CPUs, load average {load_before:.1f} at start")
     print(header)

@@ -78,7 +78,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(rest_api.build_router())
 
     # Innermost: /graphql is answered here, before FastAPI's router (see GraphQLRoute).
-    app.add_middleware(GraphQLRoute, endpoint=GraphQLEndpoint(build_schema()._schema, settings.graphql))
+    app.add_middleware(GraphQLRoute,
+                       endpoint=GraphQLEndpoint(build_schema()._schema, settings.graphql, app.state.metrics))
     if settings.server.cors_origins:
         app.add_middleware(
             CORSMiddleware,

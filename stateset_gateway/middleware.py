@@ -66,6 +66,7 @@ class RequestContextMiddleware:
         async def fail(error: errors.DomainError) -> None:
             if response_started:
                 return
+            self.metrics.count_error(error.code.value)
             code, headers, body = self.render_error(error, request_id)
             await send_with_id(
                 {

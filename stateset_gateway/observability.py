@@ -156,6 +156,15 @@ class Metrics:
             "stateset_errors_total", "Error responses by documented code", ["code"], registry=self.registry
         )
         self._durations: dict[tuple[str, str, int], Any] = {}
+        self._errors: dict[str, Any] = {}
+
+    def count_error(self, code: str) -> None:
+        """One error answered with this documented code. GraphQL answers most errors with status 200,
+        so this is where they show: both transports count every error they render."""
+        child = self._errors.get(code)
+        if child is None:
+            child = self._errors[code] = self.errors.labels(code)
+        child.inc()
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
         """Labelled children are looked up once per label set and kept: `labels()` validates and

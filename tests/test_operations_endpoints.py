@@ -109,3 +109,18 @@ async def test_invented_methods_share_one_metric_series(client: httpx.AsyncClien
     text = (await client.get("/metrics")).text
     assert 'http_request_duration_seconds_count{method="OTHER",route="/health",status="405"} 2.0' in text
     assert "BREW" not in text and "WHEN" not in text
+
+
+async def test_errors_are_counted_by_code_whichever_transport_answers(
+    client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    missing = "00000000-0000-0000-0000-000000000000"
+    rest = await client.get(f"/api/v1/orders/{missing}", headers=admin_headers)
+    gql = await client.post("/graphql", headers=admin_headers,
+                            json={"query": f'{{ order(id: "{missing}") {{ id }} }}'})
+    unauthenticated = await client.post("/graphql", json={"query": "{ orders(first: 1) { totalCount } }"})
+    assert rest.status_code == 404 and gql.json()["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+    assert unauthenticated.json()["errors"][0]["extensions"]["code"] == "INVALID_TOKEN"
+    text = (await client.get("/metrics")).text
+    assert 'stateset_errors_total{code="NOT_FOUND"} 2.0' in text
+    assert 'stateset_errors_total{code="INVALID_TOKEN"} 1.0' in text

@@ -30,6 +30,7 @@ def render(error: errors.DomainError, request_id: str | None) -> tuple[int, dict
 
 
 def error_response(error: errors.DomainError, request: Request) -> Response:
+    request.app.state.metrics.count_error(error.code.value)
     request_id = getattr(request.state, "request_id", None)
     status, headers, body = render(error, request_id)
     return Response(body, status_code=status, headers=headers, media_type="application/json")

@@ -43,6 +43,7 @@ from strawberry.http.ides import get_graphql_ide_html
 
 from stateset_gateway import errors
 from stateset_gateway.config import GraphQLSettings
+from stateset_gateway.observability import Metrics
 from stateset_gateway.schema.context import Context
 from stateset_gateway.schema.cost import Cost, operation_cost
 from stateset_gateway.schema.errors import format_error
@@ -156,9 +157,11 @@ async def read_body(receive: Any) -> bytes:
 
 
 class GraphQLEndpoint:
-    def __init__(self, schema: GraphQLSchema, limits: GraphQLSettings, *, cache_size: int = 1000) -> None:
+    def __init__(self, schema: GraphQLSchema, limits: GraphQLSettings, metrics: Metrics, *,
+                 cache_size: int = 1000) -> None:
         use_direct_attribute_resolvers(schema)
         self.schema = schema
+        self.metrics = metrics
         self.limits = limits
         self.graphiql = limits.graphiql
         self.documents = _LRU(cache_size)
@@ -287,8 +290,9 @@ class GraphQLEndpoint:
         body = {"errors": [format_error(e, None) for e in problems]}
         return self._respond(body, 400 if media == GRAPHQL_RESPONSE else 200, media)
 
-    @staticmethod
-    def _respond(body: dict[str, Any], status: int, media: str, headers: dict[str, str] | None = None) -> Response:
+    def _respond(self, body: dict[str, Any], status: int, media: str, headers: dict[str, str] | None = None) -> Response:
+        for error in body.get("errors", ()):
+            self.metrics.count_error(error["extensions"]["code"])
         return Response(orjson.dumps(body, default=_default), status_code=status, media_type=media, headers=headers)
 
 

@@ -12,10 +12,13 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from starlette.requests import ClientDisconnect
+
 from stateset_gateway import errors
 from stateset_gateway.observability import Metrics, RequestLog, new_request_id, request_id_var
 
 log = logging.getLogger("stateset_gateway.http")
+CLIENT_CLOSED_REQUEST = 499  # as nginx logs it: the client closed the connection first
 request_log = RequestLog(log.name)
 
 Scope = dict[str, Any]
@@ -85,6 +88,8 @@ class RequestContextMiddleware:
                 # asyncio.timeout, not wait_for: the request runs in its own task, with no second task per request.
                 async with asyncio.timeout(self.timeout_seconds):
                     await self.app(scope, self._limited(receive), send_with_id)
+        except ClientDisconnect:  # gone before its body arrived: nobody to answer, nothing went wrong here
+            status = CLIENT_CLOSED_REQUEST
         except TimeoutError:
             await fail(errors.RequestTimeout(f"Request exceeded {self.timeout_seconds:g}s"))
         except _BodyTooLarge:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+from typing import Any
+
 import httpx
 import pytest
 
@@ -124,3 +127,27 @@ async def test_errors_are_counted_by_code_whichever_transport_answers(
     text = (await client.get("/metrics")).text
     assert 'stateset_errors_total{code="NOT_FOUND"} 2.0' in text
     assert 'stateset_errors_total{code="INVALID_TOKEN"} 1.0' in text
+
+
+async def test_a_client_gone_before_its_body_arrived_is_logged_not_treated_as_a_crash(
+    app: Any, client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = "/graphql"
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
+             "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
+             "headers": [(b"content-type", b"application/json"), (b"x-api-key", b"sk_unused")],
+             "client": ("127.0.0.1", 5000), "server": ("testserver", 80)}
+    await client.get("/health")  # the app is started
+    await app(scope, receive, send)
+    assert sent == []
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    text = (await client.get("/metrics")).text
+    assert 'http_request_duration_seconds_count{method="POST",route="/graphql",status="499"} 1.0' in text

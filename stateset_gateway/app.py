@@ -18,6 +18,7 @@ from stateset_gateway.rest_compat import api as rest_api
 from stateset_gateway.rest_compat import errors as rest_errors
 from stateset_gateway.schema.http import GraphQLEndpoint, GraphQLRoute
 from stateset_gateway.schema.schema import build_schema
+from stateset_gateway.traffic import RateLimiter, RateLimitMiddleware
 
 
 def create_served_app() -> FastAPI:
@@ -80,6 +81,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Innermost: /graphql is answered here, before FastAPI's router (see GraphQLRoute).
     app.add_middleware(GraphQLRoute,
                        endpoint=GraphQLEndpoint(build_schema()._schema, settings.graphql, app.state.metrics))
+    if settings.rate_limit != "off":
+        app.add_middleware(RateLimitMiddleware, limiter=RateLimiter(settings))
     if settings.server.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -118,6 +118,19 @@ class Settings(BaseSettings):
         to_sqlalchemy_url(value)  # raises ValueError naming what is wrong
         return value
 
+    @field_validator("rate_limit")
+    @classmethod
+    def _rate_limit(cls, value: str) -> str:
+        from limits import parse
+
+        if value.strip().lower() == "off":
+            return "off"
+        try:
+            parse(value)
+        except ValueError:
+            raise ValueError('must be like "100/minute" or "1000 per hour", or "off"') from None
+        return value
+
     @field_validator("redis_url")
     @classmethod
     def _redis_scheme(cls, value: str | None) -> str | None:

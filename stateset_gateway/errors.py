@@ -210,12 +210,13 @@ class RateLimitExceeded(DomainError):
     status = 429
     default_message = "Rate limit exceeded"
 
-    def __init__(self, retry_after: int, message: str | None = None) -> None:
+    def __init__(self, retry_after: int, message: str | None = None, headers: dict[str, str] | None = None) -> None:
         super().__init__(message, {"retry_after": retry_after})
         self.retry_after = retry_after
+        self.extra_headers = headers or {}
 
     def headers(self) -> dict[str, str]:
-        return {"Retry-After": str(self.retry_after)}
+        return {"Retry-After": str(self.retry_after), **self.extra_headers}
 
 
 class InternalError(DomainError):

@@ -17,11 +17,11 @@ from dataclasses import dataclass
 
 from limits import RateLimitItem, parse
 from limits.aio.storage import Storage
-from limits.storage import storage_from_string
 from limits.aio.strategies import MovingWindowRateLimiter
 
 from stateset_gateway import errors
 from stateset_gateway.config import Settings
+from stateset_gateway.traffic import storage_for
 
 log = logging.getLogger("stateset_gateway.auth")
 
@@ -30,15 +30,6 @@ log = logging.getLogger("stateset_gateway.auth")
 class GuardLimits:
     per_email: str = "5 per 15 minutes"
     per_ip: str = "20 per 15 minutes"
-
-
-def storage_uri(redis_url: str | None) -> str:
-    """`limits` names its asyncio storages `async+redis://...`; in-memory without Redis."""
-    if not redis_url:
-        return "async+memory://"
-    scheme, _, rest = redis_url.partition("://")
-    scheme = {"redis": "redis", "rediss": "rediss", "unix": "redis+unix"}.get(scheme, scheme)
-    return f"async+{scheme}://{rest}"
 
 
 class LoginGuard:
@@ -51,11 +42,7 @@ class LoginGuard:
 
     @classmethod
     def from_settings(cls, settings: Settings, guard_limits: GuardLimits | None = None) -> LoginGuard:
-        uri = storage_uri(settings.redis_url)
-        options = {} if uri.startswith("async+memory") else {
-            "implementation": "redispy", "key_prefix": f"stateset-login-{settings.env}",
-        }
-        return cls(storage_from_string(uri, **options), guard_limits)  # type: ignore[arg-type]
+        return cls(storage_for(settings, "login"), guard_limits)
 
     def _checks(self, email: str, ip: str | None) -> list[tuple[RateLimitItem, str, str]]:
         checks = [(self.email_limit, "email", email.strip().lower())]

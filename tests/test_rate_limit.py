@@ -1,0 +1,129 @@
+"""The request rate limit as CONTRACT section 6 describes it: per API key, else user, else client IP,
+with X-RateLimit-* headers on every limited response and 429 RATE_LIMIT_EXCEEDED + Retry-After."""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+
+from stateset_gateway.app import create_app
+from stateset_gateway.config import ConfigError, Settings, load_settings
+from stateset_gateway.db.engine import Database
+from tests.conftest import AuthHeaders
+
+LIST_ORDERS = "/api/v1/orders"
+TYPENAME = {"query": "{ __typename }"}
+
+
+async def _client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as c:
+            yield c
+
+
+@pytest.fixture
+async def limited(database_url: str, db: Database) -> AsyncIterator[httpx.AsyncClient]:
+    """A gateway allowing 3 requests a minute per client."""
+    async for client in _client(load_settings(database_url=database_url, rate_limit="3/minute")):
+        yield client
+
+
+async def test_requests_count_down_then_answer_429_with_retry_after(
+    limited: httpx.AsyncClient, auth_headers: AuthHeaders
+) -> None:
+    headers = await auth_headers(["orders:read"])
+    before = time.time()
+    answered = [await limited.get(LIST_ORDERS, headers=headers) for _ in range(3)]
+    assert [r.status_code for r in answered] == [200, 200, 200]
+    assert [r.headers["x-ratelimit-remaining"] for r in answered] == ["2", "1", "0"]
+    assert {r.headers["x-ratelimit-limit"] for r in answered} == {"3"}
+    reset = int(answered[0].headers["x-ratelimit-reset"])
+    assert before < reset <= before + 61
+
+    refused = await limited.get(LIST_ORDERS, headers=headers)
+    assert refused.status_code == 429
+    error = refused.json()["error"]
+    assert error["code"] == "RATE_LIMIT_EXCEEDED" and error["request_id"] == refused.headers["x-request-id"]
+    assert 1 <= int(refused.headers["retry-after"]) <= 60
+    assert refused.headers["x-ratelimit-remaining"] == "0"
+    assert refused.headers["x-ratelimit-reset"] == str(reset)
+
+
+async def test_graphql_and_rest_share_one_budget_per_client_and_clients_are_apart(
+    limited: httpx.AsyncClient, auth_headers: AuthHeaders
+) -> None:
+    first, second = await auth_headers(["orders:read"]), await auth_headers(["orders:read"])
+    for _ in range(2):
+        assert (await limited.post("/graphql", json=TYPENAME, headers=first)).status_code == 200
+    assert (await limited.get(LIST_ORDERS, headers=first)).status_code == 200
+    limited_graphql = await limited.post("/graphql", json=TYPENAME, headers=first)
+    assert limited_graphql.status_code == 429
+    assert limited_graphql.json()["error"]["code"] == "RATE_LIMIT_EXCEEDED"
+
+    other_key = await limited.get(LIST_ORDERS, headers=second)
+    anonymous = await limited.post("/graphql", json=TYPENAME)  # no credentials: its client address
+    assert other_key.status_code == 200 and other_key.headers["x-ratelimit-remaining"] == "2"
+    assert anonymous.status_code == 200 and anonymous.headers["x-ratelimit-remaining"] == "2"
+
+
+async def test_a_users_tokens_share_the_users_budget(limited: httpx.AsyncClient) -> None:
+    account = {"email": "limited@example.com", "password": "correct horse"}
+    registered = await limited.post("/api/v1/auth/register", json=account)
+    signed_in = await limited.post("/api/v1/auth/login", json=account)
+    assert registered.status_code == 201 and signed_in.status_code == 200
+    tokens = [registered.json()["data"]["access_token"], signed_in.json()["data"]["access_token"]]
+    assert tokens[0] != tokens[1]
+    statuses = [(await limited.post("/graphql", json=TYPENAME,
+                                    headers={"Authorization": f"Bearer {tokens[i % 2]}"})).status_code
+                for i in range(4)]
+    assert statuses == [200, 200, 200, 429]
+
+
+async def test_operations_endpoints_are_never_limited(limited: httpx.AsyncClient) -> None:
+    for _ in range(5):
+        for path in ("/health", "/health/readiness", "/metrics"):
+            response = await limited.get(path)
+            assert response.status_code == 200 and "x-ratelimit-limit" not in response.headers
+
+
+async def test_instances_share_counters_through_redis(
+    database_url: str, redis_url: str, db: Database, auth_headers: AuthHeaders
+) -> None:
+    headers = await auth_headers(["orders:read"])  # a fresh key: no counter from an earlier run
+    settings = load_settings(database_url=database_url, redis_url=redis_url, rate_limit="3/minute")
+    one, two = _client(settings), _client(settings)
+    a, b = await anext(one), await anext(two)
+    try:
+        statuses = [(await client.get(LIST_ORDERS, headers=headers)).status_code for client in (a, b, a, b)]
+    finally:
+        await one.aclose()
+        await two.aclose()
+    assert statuses == [200, 200, 200, 429]
+
+
+async def test_an_unreachable_counter_store_lets_requests_through(database_url: str, db: Database) -> None:
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        closed = f"redis://127.0.0.1:{s.getsockname()[1]}/0"
+    settings = load_settings(database_url=database_url, redis_url=closed, rate_limit="1/minute")
+    async for client in _client(settings):
+        statuses = [(await client.post("/graphql", json=TYPENAME)).status_code for _ in range(3)]
+        assert statuses == [200, 200, 200]
+
+
+async def test_off_turns_the_limit_off(database_url: str, db: Database) -> None:
+    async for client in _client(load_settings(database_url=database_url, rate_limit="off")):
+        response = await client.post("/graphql", json=TYPENAME)
+        assert response.status_code == 200 and "x-ratelimit-limit" not in response.headers
+
+
+def test_a_malformed_limit_is_refused_at_start_naming_the_variable(monkeypatch: Any) -> None:
+    monkeypatch.setenv("APP__RATE_LIMIT", "lots")
+    with pytest.raises(ConfigError, match="APP__RATE_LIMIT"):
+        load_settings()

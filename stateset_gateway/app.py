@@ -12,6 +12,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from stateset_gateway import __version__, ops
 from stateset_gateway.config import Settings, load_settings
 from stateset_gateway.db.engine import Database
+from stateset_gateway.idempotency import IdempotencyMiddleware
 from stateset_gateway.middleware import RequestContextMiddleware
 from stateset_gateway.observability import Metrics, configure_logging
 from stateset_gateway.rest_compat import api as rest_api
@@ -81,17 +82,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Innermost: /graphql is answered here, before FastAPI's router (see GraphQLRoute).
     app.add_middleware(GraphQLRoute,
                        endpoint=GraphQLEndpoint(build_schema()._schema, settings.graphql, app.state.metrics))
+    app.add_middleware(IdempotencyMiddleware, settings=settings)
     if settings.rate_limit != "off":
         app.add_middleware(RateLimitMiddleware, limiter=RateLimiter(settings))
-    if settings.server.cors_origins:
-        app.add_middleware(
-            CORSMiddleware,
-            allow_origins=settings.server.cors_origins,
-            allow_methods=settings.server.cors_methods,
-            allow_headers=settings.server.cors_headers,
-            expose_headers=["X-Request-ID", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset",
-                            "Retry-After"],
-        )
     app.add_middleware(
         RequestContextMiddleware,
         metrics=app.state.metrics,
@@ -99,6 +92,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_body_bytes=settings.server.max_body_bytes,
         timeout_seconds=settings.server.request_timeout,
     )
+    # Outermost: every answer, errors rendered by the request-context middleware included, carries
+    # the CORS headers a browser needs to read it; preflights are answered here.
+    if settings.server.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.server.cors_origins,
+            allow_methods=settings.server.cors_methods,
+            allow_headers=settings.server.cors_headers,
+            expose_headers=["X-Request-ID", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset",
+                            "Retry-After", "Idempotent-Replayed"],
+        )
     from stateset_gateway import bench_probe
 
     if bench_probe.enabled():  # benchmark runs only: SQL statements per request in a response header

@@ -71,12 +71,15 @@ class RequestContextMiddleware:
                 return
             self.metrics.count_error(error.code.value)
             code, headers, body = self.render_error(error, request_id)
+            rendered = [(k.lower().encode(), v.encode()) for k, v in headers.items()]
+            names = {name for name, _ in rendered}
+            rendered += [h for h in scope["state"].get("rate_limit_headers", ()) if h[0] not in names]
             await send_with_id(
                 {
                     "type": "http.response.start",
                     "status": code,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-                    + [(k.lower().encode(), v.encode()) for k, v in headers.items()],
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                                *rendered],
                 }
             )
             await send_with_id({"type": "http.response.body", "body": body})

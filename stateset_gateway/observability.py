@@ -119,6 +119,8 @@ class RequestLog:
             try:
                 handler.stream.write(line)
                 handler.flush()
+            except Exception:  # as logging does: a broken log stream never fails the request
+                pass
             finally:
                 handler.release()
 

@@ -9,16 +9,15 @@ client's first request and its counter resets when it ends). The local counter i
 runs on every request: `limits`' asyncio memory store (key building, a lock, three awaits) cost a
 fifth of the CPU of a trivial request; a dict lookup and an increment cost almost nothing.
 
-The client is named before authentication, from what it presents: an API key by a digest of the key,
-a bearer token by its verified subject. A credential that turns out to be invalid is refused by
-authentication on the same request, so it buys nothing but a 401. Operations endpoints (health,
+The client is named before authentication, from what it presents: an API key by a digest of the key
+once this process has seen that key authenticate (until then, and for made-up keys, by address), a
+bearer token by its verified subject (an invalid one by address). Operations endpoints (health,
 metrics) are never limited: probes must not be starved by traffic. If the counter store is down the
 limit is not enforced (and that is logged): refusing all traffic is worse than admitting some extra.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import math
 import time
@@ -31,7 +30,7 @@ from limits.aio.strategies import FixedWindowRateLimiter
 from limits.storage import storage_from_string
 
 from stateset_gateway import errors
-from stateset_gateway.auth import tokens
+from stateset_gateway.auth import api_keys, tokens
 from stateset_gateway.config import Settings
 
 log = logging.getLogger("stateset_gateway.traffic")
@@ -47,8 +46,10 @@ def storage_for(settings: Settings, purpose: str) -> Storage:
         return storage_from_string("async+memory://")  # type: ignore[return-value]
     scheme, _, rest = settings.redis_url.partition("://")
     scheme = {"redis": "redis", "rediss": "rediss", "unix": "redis+unix"}[scheme]
+    # Bounded waits: a Redis that hangs must not hold every request until its own timeout.
     return storage_from_string(f"async+{scheme}://{rest}", implementation="redispy",  # type: ignore[return-value]
-                               key_prefix=f"stateset-{purpose}-{settings.env}")
+                               key_prefix=f"stateset-{purpose}-{settings.env}", socket_timeout=2,
+                               socket_connect_timeout=2)
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,28 +126,41 @@ class RateLimiter:
         return Decision(allowed, self.item.amount, stats.remaining, stats.reset_time, self.rule)
 
     def identity(self, headers: dict[bytes, bytes], client: tuple[str, int] | None) -> str:
-        """`key:<digest>` for an API key, `user:<id>` (or `key:<id>`) for a valid bearer token, else
-        `ip:<address>`."""
-        api_key = headers.get(b"x-api-key")
-        if api_key:
-            return "key:" + hashlib.sha256(api_key).hexdigest()[:32]
-        authorization = headers.get(b"authorization")
-        if authorization:
-            scheme, _, token = authorization.decode("latin-1").strip().partition(" ")
-            if scheme.lower() == "bearer" and token.strip():
-                try:
-                    claims = tokens.decode_token(self.settings, token.strip(), "access")
-                except errors.DomainError:
-                    pass  # authentication refuses it on this same request
-                else:
-                    kind = "key" if claims.get("kind") == "api_key" else "user"
-                    return f"{kind}:{claims['sub']}"
-        return f"ip:{client[0] if client else 'unknown'}"
+        return client_identity(self.settings, headers, client, verified_keys_only=True)
+
+
+def client_identity(settings: Settings, headers: dict[bytes, bytes], client: tuple[str, int] | None, *,
+                    verified_keys_only: bool = False) -> str:
+    """Who is calling, before authentication: `key:<digest>` for an API key, `user:<id>` (or
+    `key:<id>`) for a valid bearer token, else `ip:<address>`. With `verified_keys_only` (the rate
+    limit), an API key this process has not seen authenticate counts as its caller's address."""
+    api_key = headers.get(b"x-api-key")
+    if api_key:
+        digest = api_keys.hash_key(api_key.decode("latin-1"))
+        if not verified_keys_only or digest in api_keys.verified_keys:
+            return "key:" + digest[:32]
+        return _address(client)
+    authorization = headers.get(b"authorization")
+    if authorization:
+        scheme, _, token = authorization.decode("latin-1").strip().partition(" ")
+        if scheme.lower() == "bearer" and token.strip():
+            try:
+                claims = tokens.decode_token(settings, token.strip(), "access")
+            except errors.DomainError:
+                pass  # authentication refuses it on this same request
+            else:
+                kind = "key" if claims.get("kind") == "api_key" else "user"
+                return f"{kind}:{claims['sub']}"
+    return _address(client)
+
+
+def _address(client: tuple[str, int] | None) -> str:
+    return f"ip:{client[0] if client else 'unknown'}"
 
 
 class RateLimitMiddleware:
     """Pure ASGI, inside the request-context middleware (so a 429 has a request id, a log line and a
-    metric) and inside CORS (so preflights are not counted and refusals still carry CORS headers)."""
+    metric), which is inside CORS (so preflights are not counted and refusals carry CORS headers)."""
 
     def __init__(self, app: Any, limiter: RateLimiter) -> None:
         self.app = app
@@ -164,6 +178,9 @@ class RateLimitMiddleware:
         if not decision.allowed:
             raise decision.error()
         extra = decision.headers()
+        # An error raised below this layer is rendered by the request-context middleware, outside it:
+        # that one adds these too, so every limited response carries them.
+        scope.setdefault("state", {})["rate_limit_headers"] = extra
 
         async def send_with_limits(message: dict[str, Any]) -> None:
             if message["type"] == "http.response.start":

@@ -12,11 +12,19 @@ import httpx
 import pytest
 
 from stateset_gateway.app import create_app
+from stateset_gateway.auth import api_keys
 from stateset_gateway.config import ConfigError, Settings, load_settings
 from stateset_gateway.db.engine import Database
 from tests.conftest import AuthHeaders
 
 LIST_ORDERS = "/api/v1/orders"
+
+
+def seen(headers: dict[str, str]) -> dict[str, str]:
+    """Headers of a key this process has already seen authenticate: only those get a budget of their
+    own (a key's first request counts against its caller's address)."""
+    api_keys.verified_keys.add(api_keys.hash_key(headers["X-API-Key"]))
+    return headers
 TYPENAME = {"query": "{ __typename }"}
 
 
@@ -37,7 +45,7 @@ async def limited(database_url: str, db: Database) -> AsyncIterator[httpx.AsyncC
 async def test_requests_count_down_then_answer_429_with_retry_after(
     limited: httpx.AsyncClient, auth_headers: AuthHeaders
 ) -> None:
-    headers = await auth_headers(["orders:read"])
+    headers = seen(await auth_headers(["orders:read"]))
     before = time.time()
     answered = [await limited.get(LIST_ORDERS, headers=headers) for _ in range(3)]
     assert [r.status_code for r in answered] == [200, 200, 200]
@@ -58,7 +66,7 @@ async def test_requests_count_down_then_answer_429_with_retry_after(
 async def test_graphql_and_rest_share_one_budget_per_client_and_clients_are_apart(
     limited: httpx.AsyncClient, auth_headers: AuthHeaders
 ) -> None:
-    first, second = await auth_headers(["orders:read"]), await auth_headers(["orders:read"])
+    first, second = seen(await auth_headers(["orders:read"])), seen(await auth_headers(["orders:read"]))
     for _ in range(2):
         assert (await limited.post("/graphql", json=TYPENAME, headers=first)).status_code == 200
     assert (await limited.get(LIST_ORDERS, headers=first)).status_code == 200
@@ -70,6 +78,17 @@ async def test_graphql_and_rest_share_one_budget_per_client_and_clients_are_apar
     anonymous = await limited.post("/graphql", json=TYPENAME)  # no credentials: its client address
     assert other_key.status_code == 200 and other_key.headers["x-ratelimit-remaining"] == "2"
     assert anonymous.status_code == 200 and anonymous.headers["x-ratelimit-remaining"] == "2"
+
+
+async def test_a_key_not_yet_seen_to_authenticate_counts_against_the_address(
+    limited: httpx.AsyncClient, auth_headers: AuthHeaders
+) -> None:
+    made_up = [{"X-API-Key": f"sk_{'x' * 40}{i}"} for i in range(3)]
+    real = await auth_headers(["orders:read"])
+    statuses = [(await limited.post("/graphql", json=TYPENAME, headers=h)).status_code for h in made_up]
+    first_use = await limited.get(LIST_ORDERS, headers=real)  # the address's 4th request
+    assert statuses == [200, 200, 200] and first_use.status_code == 429
+    assert first_use.json()["error"]["code"] == "RATE_LIMIT_EXCEEDED"
 
 
 async def test_a_users_tokens_share_the_users_budget(limited: httpx.AsyncClient) -> None:
@@ -95,7 +114,7 @@ async def test_operations_endpoints_are_never_limited(limited: httpx.AsyncClient
 async def test_instances_share_counters_through_redis(
     database_url: str, redis_url: str, db: Database, auth_headers: AuthHeaders
 ) -> None:
-    headers = await auth_headers(["orders:read"])  # a fresh key: no counter from an earlier run
+    headers = seen(await auth_headers(["orders:read"]))  # a fresh key: no counter from an earlier run
     settings = load_settings(database_url=database_url, redis_url=redis_url, rate_limit="3/minute")
     one, two = _client(settings), _client(settings)
     a, b = await anext(one), await anext(two)
@@ -127,3 +146,19 @@ def test_a_malformed_limit_is_refused_at_start_naming_the_variable(monkeypatch: 
     monkeypatch.setenv("APP__RATE_LIMIT", "lots")
     with pytest.raises(ConfigError, match="APP__RATE_LIMIT"):
         load_settings()
+
+
+async def test_errors_rendered_outside_the_limit_still_carry_its_headers_and_cors(
+    database_url: str, db: Database, auth_headers: AuthHeaders
+) -> None:
+    settings = load_settings(database_url=database_url, rate_limit="2/minute",
+                             server={"cors_origins": ["https://shop.example"]})
+    origin = {"Origin": "https://shop.example"}
+    async for client in _client(settings):
+        wrong_method = await client.put("/graphql", json=TYPENAME, headers=origin)
+        assert wrong_method.status_code == 405 and wrong_method.headers["x-ratelimit-remaining"] == "1"
+        await client.post("/graphql", json=TYPENAME, headers=origin)
+        refused = await client.post("/graphql", json=TYPENAME, headers=origin)
+        assert refused.status_code == 429
+        assert refused.headers["access-control-allow-origin"] == "https://shop.example"
+        assert refused.headers["x-ratelimit-limit"] == "2" and "retry-after" in refused.headers

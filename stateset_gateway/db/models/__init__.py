@@ -4,6 +4,7 @@ from sqlmodel import SQLModel
 
 from stateset_gateway.db.models.auth import ApiKey, RefreshToken, User
 from stateset_gateway.db.models.customers import Customer, CustomerAddress
+from stateset_gateway.db.models.idempotency import IdempotencyRecord
 from stateset_gateway.db.models.inventory import (
     InventoryBalance,
     InventoryLocation,
@@ -24,7 +25,7 @@ from stateset_gateway.db.models.shipments import Shipment, ShipmentStatus
 metadata = SQLModel.metadata
 
 __all__ = [
-    "ApiKey", "Customer", "CustomerAddress", "FulfillmentStatus", "InventoryBalance", "InventoryLocation",
+    "ApiKey", "Customer", "CustomerAddress", "FulfillmentStatus", "IdempotencyRecord", "InventoryBalance", "InventoryLocation",
     "InventoryReservation", "Order", "OrderItem", "OrderStatus", "PaymentStatus", "Product", "RefreshToken",
     "ReservationStatus", "Return", "ReturnItem", "ReturnStatus", "Shipment", "ShipmentStatus", "User", "metadata",
 ]

@@ -1,0 +1,142 @@
+"""`Idempotency-Key` for both transports: POST, PUT, PATCH and DELETE on the REST routes, and GraphQL
+mutations. Pure ASGI glue around `resolvers.idempotency`, which holds the rules: this reads the body
+(to fingerprint the request), claims the key, and either replays the stored answer (marked
+`Idempotent-Replayed: true`) or runs the request and, when it succeeded, stores what it answered.
+
+A GraphQL query sent with a key runs as usual: reading twice is already safe, and a replayed read
+would be stale. Sign-in, token and API-key creation run as usual too: their answers carry secrets,
+which are not kept.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from graphql import FieldNode, GraphQLError, OperationType, parse
+from graphql.utilities import get_operation_ast
+
+from stateset_gateway.config import Settings
+from stateset_gateway.resolvers import idempotency
+from stateset_gateway.schema.http import read_body
+from stateset_gateway.traffic import client_identity
+
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# Answers that carry secrets (tokens, a new key) are never stored: sign-in and key creation run as if
+# no key had been sent.
+UNSTORED_PREFIXES = ("/api/v1/auth/",)
+UNSTORED_MUTATIONS = frozenset({"register", "login", "refreshToken", "logout", "createApiKey"})
+HEADER = b"idempotency-key"
+
+
+class IdempotencyMiddleware:
+    def __init__(self, app: Any, settings: Settings) -> None:
+        self.app = app
+        self.settings = settings
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["method"] not in WRITE_METHODS:
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers", ()))
+        raw_key = headers.get(HEADER)
+        if raw_key is None:
+            await self.app(scope, receive, send)
+            return
+        key = raw_key.decode("latin-1")
+        idempotency.check_key(key)
+        body = await read_body(receive)
+        replay_body = _replaying(body, receive)
+        if scope["path"].startswith(UNSTORED_PREFIXES) or (scope["path"] == "/graphql"
+                                                           and not _is_stored_mutation(body)):
+            await self.app(scope, replay_body, send)
+            return
+
+        db = scope["app"].state.db
+        client = client_identity(self.settings, headers, scope.get("client"))
+        request = idempotency.fingerprint(scope["method"], scope["path"], scope.get("query_string", b""), body)
+        stored = await idempotency.claim(db, client, key, request)
+        if stored is not None:
+            await _send_stored(send, stored)
+            return
+
+        status = 500
+        content_type: str | None = None
+        chunks: list[bytes] = []
+
+        async def capture(message: dict[str, Any]) -> None:
+            nonlocal status, content_type
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                content_type = next((v.decode("latin-1") for k, v in message.get("headers", ())
+                                     if k.lower() == b"content-type"), None)
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+            await send(message)
+
+        # An exception, a cancellation (timeout, client gone) or a 5xx leaves the outcome unknown: the
+        # write may have committed. The key then stays claimed without an answer until it expires.
+        await self.app(scope, replay_body, capture)
+        answer = b"".join(chunks)
+        outcome = _outcome(status, answer, graphql=scope["path"] == "/graphql")
+        if outcome == "store":
+            await idempotency.complete(db, client, key, idempotency.StoredResponse(status, content_type, answer))
+        elif outcome == "release":
+            await idempotency.release(db, client, key)
+
+
+def _replaying(body: bytes, receive: Any) -> Any:
+    """A receive channel that hands the already-read body over once, then the client's own."""
+    sent = False
+
+    async def replay() -> dict[str, Any]:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
+
+
+def _is_stored_mutation(body: bytes) -> bool:
+    try:
+        payload = orjson.loads(body)
+        operation = get_operation_ast(parse(payload["query"], max_tokens=10_000), payload.get("operationName"))
+    except (orjson.JSONDecodeError, GraphQLError, KeyError, TypeError, AttributeError):
+        return False  # not a well-formed request: the endpoint answers it as such
+    if operation is None or operation.operation != OperationType.MUTATION:
+        return False
+    fields = {s.name.value for s in operation.selection_set.selections if isinstance(s, FieldNode)}
+    return not fields & UNSTORED_MUTATIONS
+
+
+def _outcome(status: int, answer: bytes, *, graphql: bool) -> str:
+    """"store" a success; "release" a request that certainly wrote nothing (a 4xx: operations roll
+    back whole; a GraphQL answer whose every root field failed with a 4xx error); "keep" otherwise."""
+    if status >= 500:
+        return "keep"
+    if not graphql:
+        return "store" if status < 400 else "release"
+    try:
+        body = orjson.loads(answer)
+    except orjson.JSONDecodeError:
+        return "keep"
+    problems = body.get("errors") or []
+    if not problems:
+        return "store" if status < 400 else "release"
+    if any(p.get("extensions", {}).get("status", 500) >= 500 for p in problems):
+        return "keep"
+    data = body.get("data")
+    nothing_done = data is None or all(value is None for value in data.values())
+    return "release" if nothing_done else "store"
+
+
+async def _send_stored(send: Any, stored: idempotency.StoredResponse) -> None:
+    headers = [(b"idempotent-replayed", b"true")]
+    if stored.status_code not in (204, 304):  # these carry no body, nor its length (RFC 9110)
+        headers.append((b"content-length", str(len(stored.body)).encode()))
+    if stored.content_type:
+        headers.append((b"content-type", stored.content_type.encode("latin-1")))
+    await send({"type": "http.response.start", "status": stored.status_code, "headers": headers})
+    await send({"type": "http.response.body", "body": stored.body})

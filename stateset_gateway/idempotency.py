@@ -38,11 +38,11 @@ class IdempotencyMiddleware:
         if scope["type"] != "http" or scope["method"] not in WRITE_METHODS:
             await self.app(scope, receive, send)
             return
-        headers = dict(scope.get("headers", ()))
-        raw_key = headers.get(HEADER)
+        raw_key = next((v for k, v in scope.get("headers", ()) if k == HEADER), None)
         if raw_key is None:
             await self.app(scope, receive, send)
             return
+        headers = dict(scope["headers"])
         key = raw_key.decode("latin-1")
         idempotency.check_key(key)
         body = await read_body(receive)

@@ -17,6 +17,9 @@ from starlette.requests import ClientDisconnect
 from stateset_gateway import errors
 from stateset_gateway.observability import Metrics, RequestLog, new_request_id, request_id_var
 
+# Headers a layer inside this one wants on every answer to the request (the rate limit's budget).
+RESPONSE_HEADERS = "response_headers"
+
 log = logging.getLogger("stateset_gateway.http")
 CLIENT_CLOSED_REQUEST = 499  # as nginx logs it: the client closed the connection first
 request_log = RequestLog(log.name)
@@ -52,7 +55,8 @@ class RequestContextMiddleware:
         request_id, length = _request_headers(scope)
         request_id = (request_id or new_request_id())[:128]
         request_id_var.set(request_id)
-        scope.setdefault("state", {})["request_id"] = request_id
+        state = scope.setdefault("state", {})
+        state["request_id"] = request_id
         started = time.perf_counter()
         id_header = (b"x-request-id", request_id.encode())
         status = 500
@@ -63,7 +67,8 @@ class RequestContextMiddleware:
             if message["type"] == "http.response.start":
                 status = message["status"]
                 response_started = True
-                message = {**message, "headers": [*message.get("headers", ()), id_header]}
+                message = {**message, "headers": [*message.get("headers", ()), id_header,
+                                                  *state.get(RESPONSE_HEADERS, ())]}
             await send(message)
 
         async def fail(error: errors.DomainError) -> None:
@@ -73,7 +78,7 @@ class RequestContextMiddleware:
             code, headers, body = self.render_error(error, request_id)
             rendered = [(k.lower().encode(), v.encode()) for k, v in headers.items()]
             names = {name for name, _ in rendered}
-            rendered += [h for h in scope["state"].get("rate_limit_headers", ()) if h[0] not in names]
+            state[RESPONSE_HEADERS] = [h for h in state.get(RESPONSE_HEADERS, ()) if h[0] not in names]
             await send_with_id(
                 {
                     "type": "http.response.start",

@@ -40,11 +40,11 @@ def _timestamp(created: float) -> str:
     second = int(created)
     if second != _stamp[0]:
         _stamp = (second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)))
-    return f"{_stamp[1]}.{int((created - second) * 1000):03d}Z"
+    return "%s.%03dZ" % (_stamp[1], (created - second) * 1000)
 
 
 class JsonFormatter(logging.Formatter):
-    """One JSON object per line; fields passed with `extra=` become top-level keys, in name order."""
+    """One JSON object per line; fields passed with `extra=` become top-level keys, in their order."""
 
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
@@ -56,10 +56,9 @@ class JsonFormatter(logging.Formatter):
         request_id = getattr(record, "request_id", None) or current_request_id()
         if request_id:
             entry["request_id"] = request_id
-        fields = record.__dict__
-        for key in sorted(fields.keys() - _RESERVED):
-            if not key.startswith("_"):
-                entry[key] = fields[key]
+        for key, value in record.__dict__.items():  # extras come last, in the order they were given
+            if key not in _RESERVED and not key.startswith("_"):
+                entry[key] = value
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return orjson.dumps(entry, default=str).decode()
@@ -108,21 +107,18 @@ class RequestLog:
             return
         entry: dict[str, Any] = {"timestamp": _timestamp(time.time()), "level": "info", "logger": logger.name,
                                  "message": "request"}
-        request_id = current_request_id()
+        request_id = request_id_var.get()
         if request_id:
             entry["request_id"] = request_id
-        for key in sorted(fields):
-            entry[key] = fields[key]
-        line = orjson.dumps(entry, default=str).decode() + "\n"
+        entry.update(fields)
+        line = orjson.dumps(entry, default=str, option=orjson.OPT_APPEND_NEWLINE).decode()
         for handler in handlers:
-            handler.acquire()
-            try:
-                handler.stream.write(line)
-                handler.flush()
-            except Exception:  # as logging does: a broken log stream never fails the request
-                pass
-            finally:
-                handler.release()
+            with handler.lock:  # type: ignore[union-attr]  # the lock StreamHandler.emit takes
+                try:
+                    handler.stream.write(line)
+                    handler.stream.flush()
+                except Exception:  # as logging does: a broken log stream never fails the request
+                    pass
 
     def _own_handlers(self) -> list[logging.StreamHandler[Any]] | None:
         """The handlers an INFO record of this logger would reach, if they are all ours; else None."""

@@ -70,6 +70,7 @@ def configure_logging(level: str = "INFO", file: Path | None = None) -> None:
     for handler in list(root.handlers):
         if getattr(handler, "_stateset", False):
             root.removeHandler(handler)
+            handler.close()  # a FileHandler's file; a StreamHandler leaves stdout open
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stdout)]
     if file is not None:
         file.parent.mkdir(parents=True, exist_ok=True)

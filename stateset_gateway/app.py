@@ -80,8 +80,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(rest_api.build_router())
 
     # Innermost: /graphql is answered here, before FastAPI's router (see GraphQLRoute).
-    app.add_middleware(GraphQLRoute,
-                       endpoint=GraphQLEndpoint(build_schema()._schema, settings.graphql, app.state.metrics))
+    budget = (None if settings.graphql.cost_budget == "off"
+              else RateLimiter(settings, settings.graphql.cost_budget, purpose="cost"))
+    app.add_middleware(GraphQLRoute, endpoint=GraphQLEndpoint(build_schema()._schema, settings.graphql,
+                                                              app.state.metrics, budget=budget))
     app.add_middleware(IdempotencyMiddleware, settings=settings)
     if settings.rate_limit != "off":
         app.add_middleware(RateLimitMiddleware, limiter=RateLimiter(settings))

@@ -72,6 +72,19 @@ class AuthSettings(BaseModel):
     )
 
 
+def rate_rule(value: str) -> str:
+    """A `limits` rule ("100/minute", "1000 per hour") or "off"."""
+    from limits import parse
+
+    if value.strip().lower() == "off":
+        return "off"
+    try:
+        parse(value)
+    except ValueError:
+        raise ValueError('must be like "100/minute" or "1000 per hour", or "off"') from None
+    return value
+
+
 class GraphQLSettings(BaseModel):
     default_page_size: int = Field(20, ge=1, le=250)
     max_page_size: int = Field(100, ge=1, le=250)
@@ -79,6 +92,12 @@ class GraphQLSettings(BaseModel):
     max_cost: int = Field(25_000, ge=1, description="Refuse operations whose computed cost is higher.")
     max_depth: int = Field(12, ge=2, le=100, description="Refuse operations nested deeper than this.")
     max_tokens: int = Field(10_000, ge=100, description="Refuse documents with more lexical tokens.")
+    cost_budget: str = Field("250000/minute", description="Query cost each client may spend per window, or off.")
+
+    @field_validator("cost_budget")
+    @classmethod
+    def _cost_budget(cls, value: str) -> str:
+        return rate_rule(value)
 
 
 class BusinessSettings(BaseModel):
@@ -121,15 +140,7 @@ class Settings(BaseSettings):
     @field_validator("rate_limit")
     @classmethod
     def _rate_limit(cls, value: str) -> str:
-        from limits import parse
-
-        if value.strip().lower() == "off":
-            return "off"
-        try:
-            parse(value)
-        except ValueError:
-            raise ValueError('must be like "100/minute" or "1000 per hour", or "off"') from None
-        return value
+        return rate_rule(value)
 
     @field_validator("redis_url")
     @classmethod

@@ -84,7 +84,7 @@ class LocalWindows:
         self.windows: dict[str, list[float]] = {}
         self._sweep_at = time.time() + seconds
 
-    def hit(self, identity: str) -> tuple[bool, int, float]:
+    def hit(self, identity: str, cost: int = 1) -> tuple[bool, int, float]:
         now = time.time()
         if now >= self._sweep_at:  # drop ended windows, so memory follows the clients of one window
             self.windows = {k: w for k, w in self.windows.items() if w[0] > now}
@@ -92,29 +92,32 @@ class LocalWindows:
         window = self.windows.get(identity)
         if window is None or window[0] <= now:
             window = self.windows[identity] = [now + self.seconds, 0]
-        if window[1] >= self.amount:
-            return False, 0, window[0]
-        window[1] += 1
+        if window[1] + cost > self.amount:
+            return False, self.amount - int(window[1]), window[0]
+        window[1] += cost
         return True, self.amount - int(window[1]), window[0]
 
 
 class RateLimiter:
-    def __init__(self, settings: Settings) -> None:
+    """A budget per client and window: `rate_limit` requests, or (the GraphQL cost budget) points of
+    computed query cost, with `cost` the points one request spends."""
+
+    def __init__(self, settings: Settings, rule: str | None = None, purpose: str = "rate") -> None:
         self.settings = settings
-        self.item: RateLimitItem = parse(settings.rate_limit)
+        self.item: RateLimitItem = parse(rule or settings.rate_limit)
         self.rule = str(self.item)
         self.local = None if settings.redis_url else LocalWindows(self.item.amount, self.item.get_expiry())
-        self.shared = FixedWindowRateLimiter(storage_for(settings, "rate")) if settings.redis_url else None
+        self.shared = FixedWindowRateLimiter(storage_for(settings, purpose)) if settings.redis_url else None
         self._warned_at = -math.inf
 
-    async def hit(self, identity: str) -> Decision | None:
-        """Count one request; None when the shared counter store cannot be reached."""
+    async def hit(self, identity: str, cost: int = 1) -> Decision | None:
+        """Spend `cost` of the budget; None when the shared counter store cannot be reached."""
         if self.local is not None:
-            allowed, remaining, reset_at = self.local.hit(identity)
+            allowed, remaining, reset_at = self.local.hit(identity, cost)
             return Decision(allowed, self.item.amount, remaining, reset_at, self.rule)
         assert self.shared is not None
         try:
-            allowed = await self.shared.hit(self.item, identity)
+            allowed = await self.shared.hit(self.item, identity, cost=cost)
             stats = await self.shared.get_window_stats(self.item, identity)
         except Exception:
             now = time.monotonic()
@@ -123,9 +126,6 @@ class RateLimiter:
                 log.warning("rate limit store unavailable; requests are not being limited", exc_info=True)
             return None
         return Decision(allowed, self.item.amount, stats.remaining, stats.reset_time, self.rule)
-
-    def identity(self, headers: dict[bytes, bytes], client: tuple[str, int] | None) -> str:
-        return client_identity(self.settings, headers, client, verified_keys_only=True)
 
 
 def client_identity(settings: Settings, headers: dict[bytes, bytes], client: tuple[str, int] | None, *,
@@ -153,6 +153,11 @@ def client_identity(settings: Settings, headers: dict[bytes, bytes], client: tup
     return _address(client)
 
 
+def scope_identity(settings: Settings, scope: dict[str, Any], *, verified_keys_only: bool = False) -> str:
+    headers = {k: v for k, v in scope.get("headers", ()) if k in CREDENTIAL_HEADERS}
+    return client_identity(settings, headers, scope.get("client"), verified_keys_only=verified_keys_only)
+
+
 def _address(client: tuple[str, int] | None) -> str:
     return f"ip:{client[0] if client else 'unknown'}"
 
@@ -169,8 +174,7 @@ class RateLimitMiddleware:
         if scope["type"] != "http" or scope["path"].startswith(UNLIMITED_PATHS):
             await self.app(scope, receive, send)
             return
-        headers = {k: v for k, v in scope.get("headers", ()) if k in CREDENTIAL_HEADERS}
-        decision = await self.limiter.hit(self.limiter.identity(headers, scope.get("client")))
+        decision = await self.limiter.hit(scope_identity(self.limiter.settings, scope, verified_keys_only=True))
         if decision is None:
             await self.app(scope, receive, send)
             return

@@ -162,3 +162,37 @@ async def test_errors_rendered_outside_the_limit_still_carry_its_headers_and_cor
         assert refused.status_code == 429
         assert refused.headers["access-control-allow-origin"] == "https://shop.example"
         assert refused.headers["x-ratelimit-limit"] == "2" and "retry-after" in refused.headers
+
+
+# --- the GraphQL cost budget: computed cost spent per client and window ----------------------------
+
+ORDERS_PAGE = {"query": "{ orders(first: 10) { nodes { id customer { id } } } }"}
+
+
+async def test_graphql_operations_spend_their_cost_from_the_clients_budget(
+    database_url: str, db: Database, auth_headers: AuthHeaders
+) -> None:
+    headers = seen(await auth_headers(["orders:read", "customers:read"]))
+    async for probe in _client(load_settings(database_url=database_url, graphql={"cost_budget": "off"})):
+        cost = (await probe.post("/graphql", json=ORDERS_PAGE, headers=headers)).json()["extensions"]["cost"]
+        assert "budget" not in cost  # off: nothing is counted
+    per_operation = cost["requestedQueryCost"]
+    budget = f"{per_operation * 2 + per_operation // 2}/minute"  # room for two such operations, not three
+    settings = load_settings(database_url=database_url, rate_limit="off", graphql={"cost_budget": budget})
+    async for client in _client(settings):
+        spent = [await client.post("/graphql", json=ORDERS_PAGE, headers=headers) for _ in range(2)]
+        assert [r.json()["extensions"]["cost"]["budget"]["remaining"] for r in spent] == [
+            per_operation + per_operation // 2, per_operation // 2]
+        refused = await client.post("/graphql", json=ORDERS_PAGE, headers=headers)
+        assert refused.status_code == 429 and 1 <= int(refused.headers["retry-after"]) <= 60
+        body = refused.json()
+        assert "data" not in body and body["errors"][0]["extensions"]["code"] == "RATE_LIMIT_EXCEEDED"
+        assert body["errors"][0]["extensions"]["details"]["cost"] == per_operation
+        free = await client.post("/graphql", json=TYPENAME, headers=headers)  # costs nothing: always runs
+        assert free.status_code == 200 and free.json()["data"] == {"__typename": "Query"}
+
+
+def test_a_malformed_cost_budget_is_refused_at_start(monkeypatch: Any) -> None:
+    monkeypatch.setenv("APP__GRAPHQL__COST_BUDGET", "plenty")
+    with pytest.raises(ConfigError, match="APP__GRAPHQL__COST_BUDGET"):
+        load_settings()

@@ -47,6 +47,7 @@ from stateset_gateway.observability import Metrics
 from stateset_gateway.schema.context import Context
 from stateset_gateway.schema.cost import Cost, operation_cost
 from stateset_gateway.schema.errors import format_error
+from stateset_gateway.traffic import RateLimiter, scope_identity
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 CACHEABLE_QUERY_LENGTH = 20_000
@@ -158,10 +159,11 @@ async def read_body(receive: Any) -> bytes:
 
 class GraphQLEndpoint:
     def __init__(self, schema: GraphQLSchema, limits: GraphQLSettings, metrics: Metrics, *,
-                 cache_size: int = 1000) -> None:
+                 budget: RateLimiter | None = None, cache_size: int = 1000) -> None:
         use_direct_attribute_resolvers(schema)
         self.schema = schema
         self.metrics = metrics
+        self.budget = budget
         self.limits = limits
         self.graphiql = limits.graphiql
         self.documents = _LRU(cache_size)
@@ -229,6 +231,11 @@ class GraphQLEndpoint:
             return self._respond({"errors": [error], "extensions": {"cost": cost_report}},
                                  400 if media == GRAPHQL_RESPONSE else 200, media)
 
+        if self.budget is not None and cost.cost > 0:
+            refused = await self._spend(request, cost.cost, cost_report, media)
+            if refused is not None:
+                return refused
+
         context = Context(request=request, db=request.app.state.db, settings=request.app.state.settings)
         result = execute(self.schema, document, context_value=context, variable_values=variables,
                          operation_name=operation_name, is_awaitable=is_awaitable, executor_class=Executor)
@@ -277,9 +284,28 @@ class GraphQLEndpoint:
             return self._request_error("operationName must be a string", media)
         return query, variables, operation_name
 
+    async def _spend(self, request: Request, cost: int, cost_report: dict[str, Any], media: str) -> Response | None:
+        """Charge the operation's cost to its client's budget (CONTRACT section 6). The budget left is
+        reported in `extensions.cost.budget`; an operation it cannot pay for is refused, 429, unrun."""
+        assert self.budget is not None
+        identity = scope_identity(request.app.state.settings, request.scope, verified_keys_only=True)
+        decision = await self.budget.hit(identity, cost)
+        if decision is None:  # the shared counter store is down: not enforced (logged by the limiter)
+            return None
+        cost_report["budget"] = {"limit": decision.limit, "remaining": decision.remaining, "resetAt": decision.reset}
+        if decision.allowed:
+            return None
+        retry_after = decision.error().retry_after
+        error = self._plain_error(f"Query cost budget exhausted ({decision.rule} per client): this operation costs "
+                                  f"{cost}, {decision.remaining} left; retry in {retry_after} seconds", 429)
+        error["extensions"]["details"] = {"retry_after": retry_after, "cost": cost, "remaining": decision.remaining}
+        return self._respond({"errors": [error], "extensions": {"cost": cost_report}}, 429, media,
+                             headers={"Retry-After": str(retry_after)})
+
     @staticmethod
     def _plain_error(message: str, status: int) -> dict[str, Any]:
-        code = {405: "METHOD_NOT_ALLOWED", 415: "VALIDATION_ERROR"}.get(status, "VALIDATION_ERROR")
+        code = {405: "METHOD_NOT_ALLOWED", 415: "VALIDATION_ERROR", 429: "RATE_LIMIT_EXCEEDED"}.get(
+            status, "VALIDATION_ERROR")
         return {"message": message, "extensions": {"code": code, "status": status}}
 
     def _request_error(self, message: str, media: str) -> Response:

@@ -19,7 +19,7 @@ from graphql.utilities import get_operation_ast
 from stateset_gateway.config import Settings
 from stateset_gateway.resolvers import idempotency
 from stateset_gateway.schema.http import read_body
-from stateset_gateway.traffic import client_identity
+from stateset_gateway.traffic import scope_identity
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # Answers that carry secrets (tokens, a new key) are never stored: sign-in and key creation run as if
@@ -42,7 +42,6 @@ class IdempotencyMiddleware:
         if raw_key is None:
             await self.app(scope, receive, send)
             return
-        headers = dict(scope["headers"])
         key = raw_key.decode("latin-1")
         idempotency.check_key(key)
         body = await read_body(receive)
@@ -53,7 +52,7 @@ class IdempotencyMiddleware:
             return
 
         db = scope["app"].state.db
-        client = client_identity(self.settings, headers, scope.get("client"))
+        client = scope_identity(self.settings, scope)
         request = idempotency.fingerprint(scope["method"], scope["path"], scope.get("query_string", b""), body)
         stored = await idempotency.claim(db, client, key, request)
         if stored is not None:

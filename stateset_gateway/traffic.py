@@ -72,8 +72,7 @@ class Decision(NamedTuple):  # a tuple: made on every request, and cheaper to ma
         retry_after = max(1, math.ceil(self.reset_at - time.time()))
         return errors.RateLimitExceeded(
             retry_after, f"Rate limit exceeded: {self.rule}; retry in {retry_after} seconds",
-            headers={"X-RateLimit-Limit": str(self.limit), "X-RateLimit-Remaining": "0",
-                     "X-RateLimit-Reset": str(self.reset)})
+            headers={name.decode(): value.decode() for name, value in self.headers()})
 
 
 class LocalWindows:

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from stateset_gateway import errors
@@ -127,32 +127,33 @@ async def adjust_inventory(db: Database, data: Any) -> InventoryBalance:
 
 # ---- reservations --------------------------------------------------------------------------------
 
-async def _take(session: AsyncSession, line: Line) -> list[tuple[uuid.UUID, int]]:
-    """Reserve `line.quantity`, from its location or greedily from the fullest ones; (location, qty) taken.
+async def _lock_levels(session: AsyncSession, products: Iterable[uuid.UUID]) -> dict[tuple[uuid.UUID, uuid.UUID], list[int]]:
+    """Every stock row of these products, locked in one statement, in (product, location) order: the
+    order every stock change locks them in, so a concurrent order, cancel or shipment waits its turn
+    instead of deadlocking. -> {(product, location): [on_hand, reserved]}."""
+    stmt = (select(B.product_id, B.location_id, B.on_hand, B.reserved)
+            .where(B.product_id.in_(sorted(set(products), key=str)))
+            .order_by(B.product_id, B.location_id).with_for_update())
+    return {(row.product_id, row.location_id): [row.on_hand, row.reserved] for row in await session.execute(stmt)}
 
-    The product's levels are locked first, in location order (the order every stock change locks
-    them in), so a concurrent order, cancel or shipment waits its turn instead of deadlocking.
-    """
-    stmt = select(B.location_id, B.on_hand, B.reserved).where(B.product_id == line.product_id)
-    if line.location_id:
-        stmt = stmt.where(B.location_id == line.location_id)
-    levels = (await session.execute(stmt.order_by(B.location_id).with_for_update())).all()
-    available = sum(max(level.on_hand - level.reserved, 0) for level in levels)
+
+def _take(levels: dict[tuple[uuid.UUID, uuid.UUID], list[int]], line: Line) -> list[tuple[uuid.UUID, int]]:
+    """Reserve `line.quantity` in `levels`, from its location or greedily from the fullest ones;
+    (location, quantity) taken. `levels` is updated, so later lines see what earlier ones took."""
+    candidates = sorted(((location, level) for (product, location), level in levels.items()
+                         if product == line.product_id and line.location_id in (None, location)),
+                        key=lambda item: (item[1][1] - item[1][0], str(item[0])))
+    available = sum(max(on_hand - reserved, 0) for _, (on_hand, reserved) in candidates)
     if available < line.quantity:
         raise errors.InsufficientInventory(line.product_id, line.quantity, available)
     taken: list[tuple[uuid.UUID, int]] = []
     need = line.quantity
-    for level in sorted(levels, key=lambda lv: (lv.reserved - lv.on_hand, str(lv.location_id))):
-        qty = min(need, level.on_hand - level.reserved)
+    for location, level in candidates:
+        qty = min(need, level[0] - level[1])
         if qty <= 0:
             break
-        await session.execute(
-            update(B)
-            .where(B.product_id == line.product_id, B.location_id == level.location_id,
-                   B.on_hand - B.reserved >= qty)  # holds under the lock; kept as a guard for SQLite
-            .values(reserved=B.reserved + qty, version=B.version + 1, updated_at=utcnow())
-        )
-        taken.append((level.location_id, qty))
+        level[1] += qty
+        taken.append((location, qty))
         need -= qty
         if need == 0:
             break
@@ -164,18 +165,31 @@ async def reserve_lines(
 ) -> list[InventoryReservation]:
     """Reserve every line or raise INSUFFICIENT_INVENTORY; the caller's transaction makes it all-or-nothing.
 
-    Lines are taken in a fixed (product, location) order so two orders never wait on each other's rows.
+    A constant number of statements whatever the number of lines: one locks every row involved, one
+    (an executemany) raises their `reserved` counters, and the reservations go in with one insert.
     """
     merged: dict[tuple[uuid.UUID, uuid.UUID | None], int] = {}
     for line in lines:
         merged[(line.product_id, line.location_id)] = merged.get((line.product_id, line.location_id), 0) + line.quantity
+    levels = await _lock_levels(session, (product for product, _ in merged))
     reservations = []
+    counters: dict[tuple[uuid.UUID, uuid.UUID], int] = {}
     for (product_id, location_id), quantity in sorted(merged.items(), key=lambda kv: (str(kv[0][0]), str(kv[0][1]))):
-        for taken_location, qty in await _take(session, Line(product_id, quantity, location_id)):
+        for taken_location, qty in _take(levels, Line(product_id, quantity, location_id)):
+            counters[(product_id, taken_location)] = counters.get((product_id, taken_location), 0) + qty
             reservation = InventoryReservation(product_id=product_id, location_id=taken_location, quantity=qty,
                                                order_id=order_id, reference=reference)
             session.add(reservation)
             reservations.append(reservation)
+    if counters:
+        connection = await session.connection()
+        await connection.execute(
+            update(B)
+            .where(B.product_id == bindparam("p"), B.location_id == bindparam("l"),
+                   B.on_hand - B.reserved >= bindparam("q"))  # holds under the lock; kept as a guard for SQLite
+            .values(reserved=B.reserved + bindparam("q"), version=B.version + 1, updated_at=utcnow()),
+            [{"p": p, "l": loc, "q": q} for (p, loc), q in sorted(counters.items(), key=lambda kv: str(kv[0]))],
+        )
     await session.flush()
     return reservations
 

@@ -85,3 +85,22 @@ async def test_orders_and_cancels_across_locations_never_deadlock(gql: GraphQLCl
     levels = await f.levels(gql, p["id"])
     assert sum(level["onHand"] for level in levels) == 12
     assert sum(level["reserved"] for level in levels) == 6 * (6 - len(codes))
+
+
+async def test_creating_an_order_costs_the_same_statements_for_1_and_4_lines(gql: GraphQLClient, app: Any) -> None:
+    c = await f.customer(gql)
+    products = [(await f.stocked_product(gql, 10))[0] for _ in range(4)]
+    second = await f.location(gql)
+    await f.stock(gql, products[0]["id"], second["id"], 10)  # one line spans two locations
+    mutation = "mutation($i: CreateOrderInput!) { createOrder(input: $i) { id items { quantity } } }"
+    counts = {}
+    for size in (1, 4):
+        first_line = 12 if size == 1 else 6  # 12 spans both locations; 6 more then come from the second
+        lines = [{"productId": p["id"], "quantity": first_line if i == 0 else 2} for i, p in enumerate(products[:size])]
+        with count_statements(app) as statements:
+            data = await gql(mutation, {"i": {"customerId": c["id"], "items": lines}})
+        assert len(data["createOrder"]["items"]) == size
+        counts[size] = len(statements)
+    assert counts[1] == counts[4], counts
+    levels = await f.levels(gql, products[0]["id"])
+    assert sorted((lv["onHand"], lv["reserved"]) for lv in levels) == [(10, 8), (10, 10)]

@@ -16,6 +16,7 @@ import orjson
 from graphql import FieldNode, GraphQLError, OperationType, parse
 from graphql.utilities import get_operation_ast
 
+from stateset_gateway.auth.authenticate import authenticate
 from stateset_gateway.config import Settings
 from stateset_gateway.resolvers import idempotency
 from stateset_gateway.schema.http import read_body
@@ -56,6 +57,11 @@ class IdempotencyMiddleware:
         request = idempotency.fingerprint(scope["method"], scope["path"], scope.get("query_string", b""), body)
         stored = await idempotency.claim(db, client, key, request)
         if stored is not None:
+            # The credential must still be good: a key revoked, or a session logged out, since the
+            # first answer gets 401 like any other request, not that answer again.
+            headers = dict(scope["headers"])
+            await authenticate(db, self.settings, api_key=_text(headers.get(b"x-api-key")),
+                               authorization=_text(headers.get(b"authorization")))
             await _send_stored(send, stored)
             return
 
@@ -82,6 +88,10 @@ class IdempotencyMiddleware:
             await idempotency.complete(db, client, key, idempotency.StoredResponse(status, content_type, answer))
         elif outcome == "release":
             await idempotency.release(db, client, key)
+
+
+def _text(value: bytes | None) -> str | None:
+    return None if value is None else value.decode("latin-1")
 
 
 def _replaying(body: bytes, receive: Any) -> Any:

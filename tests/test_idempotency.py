@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import orjson
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from stateset_gateway.app import create_app
 from stateset_gateway.db.engine import Database
@@ -185,3 +185,20 @@ async def test_answers_carrying_secrets_are_never_stored(client: httpx.AsyncClie
     assert [r.status_code for r in logins] == [200, 200]
     assert "idempotent-replayed" not in logins[1].headers
     assert logins[0].json()["data"]["access_token"] != logins[1].json()["data"]["access_token"]
+
+
+async def test_a_revoked_key_gets_401_not_the_stored_answer(
+    client: httpx.AsyncClient, db: Database, auth_headers: AuthHeaders
+) -> None:
+    from stateset_gateway.auth.api_keys import hash_key, revoke_api_key
+    from stateset_gateway.db.models import ApiKey
+
+    headers = {**await auth_headers(["customers:*"]), "Idempotency-Key": "then-revoked"}
+    assert (await client.post(CUSTOMERS, json=ada(), headers=headers)).status_code == 201
+    async with db.reader() as session:
+        record = (await session.execute(
+            select(ApiKey).where(ApiKey.key_hash == hash_key(headers["X-API-Key"])))).scalar_one()
+    await revoke_api_key(db, record.id)
+    retry = await client.post(CUSTOMERS, json=ada(), headers=headers)
+    assert retry.status_code == 401 and "idempotent-replayed" not in retry.headers
+    assert retry.json()["error"]["code"] == "INVALID_API_KEY"

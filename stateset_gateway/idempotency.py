@@ -18,8 +18,8 @@ from graphql.utilities import get_operation_ast
 
 from stateset_gateway.auth.authenticate import authenticate
 from stateset_gateway.config import Settings
+from stateset_gateway.middleware import read_body
 from stateset_gateway.resolvers import idempotency
-from stateset_gateway.schema.http import read_body
 from stateset_gateway.traffic import scope_identity
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})

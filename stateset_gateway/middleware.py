@@ -132,6 +132,19 @@ class RequestContextMiddleware:
         return wrapped
 
 
+async def read_body(receive: Any) -> bytes:
+    """The whole request body, read from the ASGI channel as Starlette's `Request.body()` reads it,
+    without the async generator it goes through for every chunk."""
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect()
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
 class _BodyTooLarge(Exception):
     pass
 

@@ -37,12 +37,13 @@ from graphql import (
 from graphql.pyutils import is_awaitable as _graphql_is_awaitable
 from graphql.utilities import get_operation_ast
 from sqlalchemy import Row
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from strawberry.http.ides import get_graphql_ide_html
 
 from stateset_gateway import errors
 from stateset_gateway.config import GraphQLSettings
+from stateset_gateway.middleware import read_body
 from stateset_gateway.observability import Metrics
 from stateset_gateway.schema.context import Context
 from stateset_gateway.schema.cost import Cost, operation_cost
@@ -108,12 +109,12 @@ def use_direct_attribute_resolvers(schema: GraphQLSchema) -> None:
     for graphql_type in schema.type_map.values():
         if not isinstance(graphql_type, GraphQLObjectType) or graphql_type.name.startswith("__"):
             continue
-        for field in graphql_type.fields.values():
-            definition = (field.extensions or {}).get("strawberry-definition")
-            if (definition is None or not getattr(field.resolve, "_is_default", False)
+        for graphql_field in graphql_type.fields.values():
+            definition = (graphql_field.extensions or {}).get("strawberry-definition")
+            if (definition is None or not getattr(graphql_field.resolve, "_is_default", False)
                     or not definition.is_basic_field or definition.default_resolver is not getattr):
                 continue
-            field.resolve = _attribute(definition.python_name)
+            graphql_field.resolve = _attribute(definition.python_name)
 
 
 class GraphQLRoute:
@@ -142,19 +143,6 @@ class GraphQLRoute:
         body = await read_body(receive) if scope["method"] == "POST" else b""
         response = await self.endpoint(Request(scope, receive), body)
         await response(scope, receive, send)
-
-
-async def read_body(receive: Any) -> bytes:
-    """The whole request body, read from the ASGI channel as Starlette's `Request.body()` reads it,
-    without the async generator it goes through for every chunk."""
-    chunks: list[bytes] = []
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            raise ClientDisconnect()
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            return b"".join(chunks)
 
 
 class GraphQLEndpoint:

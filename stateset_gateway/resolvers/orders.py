@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import Any
 
@@ -46,6 +47,7 @@ from stateset_gateway.resolvers.pagination import (
     Page,
     Sort,
     count_of,
+    encode_cursor,
     page_of,
 )
 
@@ -323,3 +325,28 @@ async def list_orders_with_items(
     page = await list_orders(db, filters, sort_by=sort_by, sort_order=sort_order, args=args)
     items = await loaders.items_by_order(db, [order.id for order in page.items]) if page.items else []
     return page, items
+
+
+async def customer_orders_page(
+    db: Database,
+    customer_id: uuid.UUID,
+    first: int | None,
+    after: str | None,
+    *,
+    default_page_size: int,
+    max_page_size: int,
+    load_first_page: Callable[[tuple[uuid.UUID, int]], Awaitable[list[Any]]],
+) -> Page[Any]:
+    """One customer's orders, newest first. The first page goes through `load_first_page`, a batch of
+    `loaders.recent_orders_by_customer` keyed by (customer, size), so a page of customers costs one
+    windowed query for all their first pages; a later page (`after`) is an ordinary keyset page."""
+    if after is not None:
+        page = await list_orders(db, {"customer_id": customer_id}, args=CursorArgs(first=first, after=after))
+        assert isinstance(page, Page)  # cursor arguments give a cursor page
+        return page
+    size = first if first is not None else default_page_size
+    if not 0 <= size <= max_page_size:
+        raise errors.ValidationFailed.field("first", f"Must be between 0 and {max_page_size}")
+    rows = await load_first_page((customer_id, size))
+    return Page(items=rows[:size], cursors=[encode_cursor(row.created_at, row.id) for row in rows[:size]],
+                has_next_page=len(rows) > size, has_previous_page=False)

@@ -107,8 +107,8 @@ class ProductUpdate(Input):
 
     sku: Sku | None = None
     name: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
-    description: Text | None = None
     price: Price | None = None
+    description: Text | None = None
     currency: Currency | None = None
     is_active: bool | None = None
     expected_version: int | None = None

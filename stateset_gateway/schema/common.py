@@ -42,16 +42,6 @@ def mutation(permission: str, **kwargs: Any) -> Any:
     return strawberry.mutation(extensions=requires(permission), **kwargs)
 
 
-@strawberry.input
-class AddressInput:
-    line1: str
-    city: str
-    postal_code: str
-    country: str
-    line2: str | None = strawberry.UNSET
-    region: str | None = strawberry.UNSET
-
-
 @strawberry.type
 class PageInfo:
     has_next_page: bool
@@ -62,7 +52,7 @@ class PageInfo:
 
 @strawberry.type
 class Edge(Generic[T]):
-    node: T
+    node: Any = strawberry.field(graphql_type=T)  # the stored row
     cursor: str
 
 
@@ -77,8 +67,8 @@ class Connection(Generic[T]):
     def edges(self) -> list[Edge[T]]:
         return [Edge(node=node, cursor=cursor) for node, cursor in zip(self.page.items, self.page.cursors)]
 
-    @strawberry.field
-    def nodes(self) -> list[T]:
+    @strawberry.field(graphql_type=list[T])
+    def nodes(self) -> list[Any]:
         return self.page.items
 
     @strawberry.field

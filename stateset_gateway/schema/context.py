@@ -6,9 +6,9 @@ cache) and lazily, so a query that touches no relation builds none.
 
 from __future__ import annotations
 
-import uuid
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property, partial
+from functools import partial
 from typing import Any
 
 from starlette.requests import Request
@@ -17,63 +17,24 @@ from strawberry.dataloader import DataLoader
 from stateset_gateway.auth.principal import Principal
 from stateset_gateway.config import Settings
 from stateset_gateway.db.engine import Database
-from stateset_gateway.resolvers import loaders as batch
+
+BatchLoad = Callable[[Database, Sequence[Any]], Awaitable[Sequence[Any]]]
+"""A batch function of resolvers/loaders.py: `(db, keys) -> one result per key, in key order`."""
 
 
 class Loaders:
+    """One DataLoader per batch function, found by the function itself: a relation names the batch
+    function it needs (schema/relations.py), and every field naming it shares one loader and cache."""
+
     def __init__(self, db: Database) -> None:
         self._db = db
+        self._loaders: dict[BatchLoad, DataLoader[Any, Any]] = {}
 
-    def _make(self, fn: Any) -> DataLoader[Any, Any]:
-        return DataLoader(load_fn=partial(fn, self._db))
-
-    @cached_property
-    def customer(self) -> DataLoader[uuid.UUID, Any]:
-        return self._make(batch.customers)
-
-    @cached_property
-    def product(self) -> DataLoader[uuid.UUID, Any]:
-        return self._make(batch.products)
-
-    @cached_property
-    def order(self) -> DataLoader[uuid.UUID, Any]:
-        return self._make(batch.orders)
-
-    @cached_property
-    def location(self) -> DataLoader[uuid.UUID, Any]:
-        return self._make(batch.locations)
-
-    @cached_property
-    def items_by_order(self) -> DataLoader[uuid.UUID, list[Any]]:
-        return self._make(batch.items_by_order)
-
-    @cached_property
-    def levels_by_product(self) -> DataLoader[uuid.UUID, list[Any]]:
-        return self._make(batch.levels_by_product)
-
-    @cached_property
-    def shipments_by_order(self) -> DataLoader[uuid.UUID, list[Any]]:
-        return self._make(batch.shipments_by_order)
-
-    @cached_property
-    def returns_by_order(self) -> DataLoader[uuid.UUID, list[Any]]:
-        return self._make(batch.returns_by_order)
-
-    @cached_property
-    def items_by_return(self) -> DataLoader[uuid.UUID, list[Any]]:
-        return self._make(batch.items_by_return)
-
-    @cached_property
-    def addresses_by_customer(self) -> DataLoader[uuid.UUID, list[Any]]:
-        return self._make(batch.addresses_by_customer)
-
-    @cached_property
-    def order_count_by_customer(self) -> DataLoader[uuid.UUID, int]:
-        return self._make(batch.order_counts_by_customer)
-
-    @cached_property
-    def recent_orders_by_customer(self) -> DataLoader[tuple[uuid.UUID, int], list[Any]]:
-        return self._make(batch.recent_orders_by_customer)
+    def __getitem__(self, batch: BatchLoad) -> DataLoader[Any, Any]:
+        loader = self._loaders.get(batch)
+        if loader is None:
+            loader = self._loaders[batch] = DataLoader(load_fn=partial(batch, self._db))
+        return loader
 
 
 @dataclass

@@ -6,7 +6,6 @@ import strawberry
 
 from stateset_gateway.resolvers import customers as ops
 from stateset_gateway.schema.common import (
-    AddressInput,
     Connection,
     GqlInfo,
     cursor_args,
@@ -14,37 +13,8 @@ from stateset_gateway.schema.common import (
     query,
     to_input,
 )
-from stateset_gateway.schema.types import Customer
-
-
-@strawberry.input
-class CustomerAddressInput(AddressInput):
-    kind: str | None = strawberry.UNSET
-    is_default: bool | None = strawberry.UNSET
-
-
-@strawberry.input
-class CreateCustomerInput:
-    email: str
-    first_name: str
-    last_name: str
-    phone: str | None = strawberry.UNSET
-    addresses: list[CustomerAddressInput] | None = strawberry.UNSET
-
-
-@strawberry.input
-class UpdateCustomerInput:
-    email: str | None = strawberry.UNSET
-    first_name: str | None = strawberry.UNSET
-    last_name: str | None = strawberry.UNSET
-    phone: str | None = strawberry.UNSET
-    expected_version: int | None = strawberry.UNSET
-
-
-@strawberry.input
-class CustomerFilter:
-    email: str | None = strawberry.UNSET
-    search: str | None = strawberry.UNSET
+from stateset_gateway.schema.inputs import CreateCustomerInput, CustomerFilter, UpdateCustomerInput
+from stateset_gateway.schema.types.customers import Customer
 
 
 @strawberry.type

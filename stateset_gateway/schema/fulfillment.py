@@ -16,27 +16,8 @@ from stateset_gateway.schema.common import (
     query,
     to_input,
 )
-from stateset_gateway.schema.types import Return, Shipment
-
-
-@strawberry.input
-class CreateShipmentInput:
-    order_id: strawberry.ID
-    carrier: str
-    tracking_number: str
-
-
-@strawberry.input
-class ReturnLineInput:
-    order_item_id: strawberry.ID
-    quantity: int
-
-
-@strawberry.input
-class CreateReturnInput:
-    order_id: strawberry.ID
-    items: list[ReturnLineInput]
-    reason: str | None = strawberry.UNSET
+from stateset_gateway.schema.inputs import CreateReturnInput, CreateShipmentInput
+from stateset_gateway.schema.types.fulfillment import Return, Shipment
 
 
 @strawberry.type

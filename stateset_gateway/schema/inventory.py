@@ -6,30 +6,8 @@ import strawberry
 
 from stateset_gateway.resolvers import inventory as ops
 from stateset_gateway.schema.common import Connection, GqlInfo, cursor_args, mutation, query, to_input
-from stateset_gateway.schema.types import InventoryLevel, Location, Reservation
-
-
-@strawberry.input
-class AdjustInventoryInput:
-    product_id: strawberry.ID
-    location_id: strawberry.ID
-    delta: int
-    reason: str | None = strawberry.UNSET
-    reorder_point: int | None = strawberry.UNSET
-
-
-@strawberry.input
-class ReserveInventoryInput:
-    product_id: strawberry.ID
-    quantity: int
-    location_id: strawberry.ID | None = strawberry.UNSET
-    reference: str | None = strawberry.UNSET
-
-
-@strawberry.input
-class CreateLocationInput:
-    code: str
-    name: str
+from stateset_gateway.schema.inputs import AdjustInventoryInput, CreateLocationInput, ReserveInventoryInput
+from stateset_gateway.schema.types.inventory import InventoryLevel, Location, Reservation
 
 
 @strawberry.type

@@ -2,72 +2,26 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from enum import Enum
-
 import strawberry
 
 from stateset_gateway.resolvers import orders as ops
 from stateset_gateway.schema.common import (
-    AddressInput,
     Connection,
     GqlInfo,
     OrderStatus,
-    SortDirection,
     cursor_args,
     mutation,
     query,
     to_input,
 )
-from stateset_gateway.schema.types import Order
-
-
-@strawberry.input
-class OrderLineInput:
-    product_id: strawberry.ID
-    quantity: int
-    location_id: strawberry.ID | None = strawberry.UNSET
-
-
-@strawberry.input
-class CreateOrderInput:
-    customer_id: strawberry.ID
-    items: list[OrderLineInput]
-    currency: str | None = strawberry.UNSET
-    shipping_address: AddressInput | None = strawberry.UNSET
-    billing_address: AddressInput | None = strawberry.UNSET
-    notes: str | None = strawberry.UNSET
-
-
-@strawberry.input
-class UpdateOrderInput:
-    shipping_address: AddressInput | None = strawberry.UNSET
-    billing_address: AddressInput | None = strawberry.UNSET
-    notes: str | None = strawberry.UNSET
-    expected_version: int | None = strawberry.UNSET
-
-
-@strawberry.input
-class OrderFilter:
-    status: OrderStatus | None = strawberry.UNSET
-    customer_id: strawberry.ID | None = strawberry.UNSET
-    created_from: datetime | None = strawberry.UNSET
-    created_to: datetime | None = strawberry.UNSET
-    search: str | None = strawberry.UNSET
-
-
-@strawberry.enum
-class OrderSortField(Enum):
-    CREATED_AT = "created_at"
-    UPDATED_AT = "updated_at"
-    TOTAL = "total"
-    ORDER_NUMBER = "order_number"
-
-
-@strawberry.input
-class OrderSort:
-    field: OrderSortField = OrderSortField.CREATED_AT
-    direction: SortDirection = SortDirection.DESC
+from stateset_gateway.schema.inputs import (
+    CreateOrderInput,
+    OrderFilter,
+    OrderLineInput,
+    OrderSort,
+    UpdateOrderInput,
+)
+from stateset_gateway.schema.types.orders import Order
 
 
 @strawberry.type

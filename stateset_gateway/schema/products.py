@@ -2,42 +2,13 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 import strawberry
 
 from stateset_gateway import errors
 from stateset_gateway.resolvers import products as ops
 from stateset_gateway.schema.common import Connection, GqlInfo, cursor_args, mutation, query, to_input
-from stateset_gateway.schema.types import Product
-
-
-@strawberry.input
-class CreateProductInput:
-    sku: str
-    name: str
-    price: Decimal
-    description: str | None = strawberry.UNSET
-    currency: str | None = strawberry.UNSET
-    is_active: bool | None = strawberry.UNSET
-
-
-@strawberry.input
-class UpdateProductInput:
-    sku: str | None = strawberry.UNSET
-    name: str | None = strawberry.UNSET
-    price: Decimal | None = strawberry.UNSET
-    description: str | None = strawberry.UNSET
-    currency: str | None = strawberry.UNSET
-    is_active: bool | None = strawberry.UNSET
-    expected_version: int | None = strawberry.UNSET
-
-
-@strawberry.input
-class ProductFilter:
-    search: str | None = strawberry.UNSET
-    sku: str | None = strawberry.UNSET
-    is_active: bool | None = strawberry.UNSET
+from stateset_gateway.schema.inputs import CreateProductInput, ProductFilter, UpdateProductInput
+from stateset_gateway.schema.types.catalog import Product
 
 
 @strawberry.type

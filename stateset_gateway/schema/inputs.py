@@ -59,7 +59,7 @@ def _graphql_type(annotation: Any) -> tuple[Any, bool]:
         return input_type(annotation), False
     if isinstance(annotation, type) and issubclass(annotation, Enum) and \
             not hasattr(annotation, "__strawberry_definition__"):
-        raise TypeError(f"{annotation.__name__} is not a GraphQL enum yet: wrap it with strawberry.enum first")
+        raise TypeError(f"{annotation.__name__} is not a GraphQL enum: wrap it with strawberry.enum first")
     return SCALARS.get(annotation, annotation), False
 
 

@@ -3,21 +3,26 @@
 A relation names the batch function that loads it (resolvers/loaders.py) and the attribute of the
 parent row that is the key; a derived field names the function of the row that computes it
 (resolvers/derived.py). The factories below build the Strawberry field and its resolver from the
-declaration, so what the declaration says is what runs, and they keep the declaration on the field:
+declaration, so what the declaration says is what runs, and they keep the declaration on the field,
+where the graphql-core schema reaches it too:
 
-    schema.get_type("Order").fields["customer"].extensions["strawberry-definition"].metadata[DECLARATION]
+    field = build_schema()._schema.get_type("Order").fields["customer"]
+    declaration_of(field.extensions["strawberry-definition"])  # Relation(loader=loaders.customers, ...)
 
 An executor that batches a whole level of a query at once reads the same declarations.
 """
 
+from __future__ import annotations
+
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any
+from typing import Any, Protocol
 
 import strawberry
 from strawberry.types.field import StrawberryField
 
+from stateset_gateway.db.engine import Database
 from stateset_gateway.resolvers.pagination import Page
 from stateset_gateway.schema.common import Connection, GqlInfo
 from stateset_gateway.schema.context import BatchLoad
@@ -26,8 +31,15 @@ from stateset_gateway.schema.permissions import relation_requires
 DECLARATION = "declaration"
 """The key of a field's `metadata` that holds its Relation or Derived."""
 
-PageLoad = Callable[..., Awaitable[Page[Any]]]
-"""`(db, key, first, after, *, default_page_size, max_page_size, load_first_page) -> Page`."""
+
+class PageLoad(Protocol):
+    """Builds one parent's page of a connection (e.g. `resolvers.orders.customer_orders_page`)."""
+
+    def __call__(
+        self, db: Database, key: Any, first: int | None, after: str | None, *, default_page_size: int,
+        max_page_size: int, load_first_page: Callable[[Any], Awaitable[list[Any]]],
+    ) -> Awaitable[Page[Any]]:
+        ...
 
 
 class Shape(Enum):
@@ -71,8 +83,11 @@ def declaration_of(field: StrawberryField) -> Relation | Derived | None:
 
 
 def _wrap(item: Any, shape: Shape, nullable: bool) -> Any:
-    graphql_type = list[item] if shape is Shape.MANY else Connection[item] if shape is Shape.CONNECTION else item
-    return graphql_type | None if nullable else graphql_type
+    if shape is Shape.MANY:
+        item = list[item]
+    elif shape is Shape.CONNECTION:
+        item = Connection[item]
+    return item | None if nullable else item
 
 
 def relation(
@@ -86,8 +101,8 @@ def relation(
     description: str | None = None,
 ) -> Any:
     """A field answering `returns` (one, a list of, or a leaf) loaded by `loader` from the parent's `key`."""
-    declared = Relation(loader=loader, key=key, shape=shape, permission=permission, nullable=permission is not None,
-                        reduce=reduce)
+    declared = Relation(loader=loader, key=key, shape=shape, permission=permission,
+                        nullable=permission is not None, reduce=reduce)
 
     async def resolve(root: strawberry.Parent[Any], info: GqlInfo) -> Any:
         value = await info.context.loaders[declared.loader].load(getattr(root, declared.key))
@@ -116,7 +131,8 @@ def connection(
         ctx, parent = info.context, getattr(root, declared.key)
         limits = ctx.settings.graphql
         rows = await page(ctx.db, parent, first, after, default_page_size=limits.default_page_size,
-                          max_page_size=limits.max_page_size, load_first_page=ctx.loaders[declared.loader].load)
+                          max_page_size=limits.max_page_size,
+                          load_first_page=ctx.loaders[declared.loader].load)
         count_loader = ctx.loaders[count]
         return Connection(page=rows, counter=lambda: count_loader.load(parent))
 

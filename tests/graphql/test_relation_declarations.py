@@ -43,7 +43,8 @@ def _stored_types() -> dict[str, GraphQLObjectType]:
     found = {}
     for name, graphql_type in build_schema()._schema.type_map.items():
         origin = getattr((graphql_type.extensions or {}).get("strawberry-definition"), "origin", None)
-        if isinstance(graphql_type, GraphQLObjectType) and getattr(origin, "__module__", "").startswith(TYPES_PACKAGE):
+        module = getattr(origin, "__module__", "")
+        if isinstance(graphql_type, GraphQLObjectType) and module.startswith(TYPES_PACKAGE):
             found[name] = graphql_type
     found.pop("Address")
     return found
@@ -57,7 +58,8 @@ def test_every_stored_type_names_its_table() -> None:
     assert set(_stored_types()) == set(TABLES)
 
 
-FIELDS = [(type_name, field_name, graphql_field) for type_name, graphql_type in sorted(_stored_types().items())
+FIELDS = [(type_name, field_name, graphql_field)
+          for type_name, graphql_type in sorted(_stored_types().items())
           for field_name, graphql_field in graphql_type.fields.items()]
 
 
@@ -71,7 +73,7 @@ def test_field_is_a_column_or_declared(type_name: str, field_name: str, graphql_
         assert declared is None
         assert field.python_name in columns, f"{type_name}.{field_name} is neither a column nor declared"
         return
-    assert declared is not None, f"{type_name}.{field_name} has a hand-written resolver: declare it in relations"
+    assert declared is not None, f"{type_name}.{field_name} has a hand-written resolver: declare it instead"
     if isinstance(declared, Derived):
         assert getattr(derived, declared.function.__name__) is declared.function
         return
@@ -98,8 +100,8 @@ async def test_order_addresses_read_from_the_stored_json(gql: GraphQLClient) -> 
     made = await gql("mutation($i: CreateOrderInput!) { createOrder(input: $i) { id } }",
                      {"i": {"customerId": c["id"], "items": [{"productId": p["id"], "quantity": 1}],
                             "shippingAddress": address}})
-    view = await gql("query($id: ID!) { order(id: $id) { shippingAddress { line1 line2 city region postalCode "
-                     "country } billingAddress { line1 } } }", {"id": made["createOrder"]["id"]})
+    view = await gql("query($id: ID!) { order(id: $id) { shippingAddress { line1 line2 city region "
+                     "postalCode country } billingAddress { line1 } } }", {"id": made["createOrder"]["id"]})
     assert view["order"] == {"shippingAddress": {**address, "country": "US", "line2": None, "region": None},
                              "billingAddress": None}
 

@@ -29,6 +29,8 @@ def input_type(model: type[BaseModel], name: str | None = None) -> type:
     """The GraphQL input type of `model`, named `name` (default: the model's name); made once."""
     made = _made.get(model)
     if made is not None:
+        if name not in (None, made.__name__):
+            raise ValueError(f"{model.__name__} is already the GraphQL input {made.__name__}")
         return made
     required: dict[str, Any] = {}
     optional: dict[str, Any] = {}

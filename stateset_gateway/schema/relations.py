@@ -130,11 +130,11 @@ def connection(
     ) -> Connection[Any]:
         ctx, parent = info.context, getattr(root, declared.key)
         limits = ctx.settings.graphql
-        rows = await page(ctx.db, parent, first, after, default_page_size=limits.default_page_size,
-                          max_page_size=limits.max_page_size,
-                          load_first_page=ctx.loaders[declared.loader].load)
+        built = await page(ctx.db, parent, first, after, default_page_size=limits.default_page_size,
+                           max_page_size=limits.max_page_size,
+                           load_first_page=ctx.loaders[declared.loader].load)
         count_loader = ctx.loaders[count]
-        return Connection(page=rows, counter=lambda: count_loader.load(parent))
+        return Connection(page=built, counter=lambda: count_loader.load(parent))
 
     return _field(declared, resolve, _wrap(returns, Shape.CONNECTION, declared.nullable), description)
 

@@ -1,5 +1,5 @@
-"""What every /api/v1 router shares, written once: the database handle, the paging parameters, the
-documented error responses, and the step from operation results to the success envelope.
+"""What every /api/v1 router shares, written once: the database handle, the settings, the paging
+parameters, the documented error responses, and the step from operation results to the success envelope.
 
 Routers stay a few lines per route: declare the permission, call one operation in `resolvers/`,
 wrap its result with `single` or `listing`. No business rule and no SQL lives here or in a router.
@@ -14,6 +14,7 @@ from fastapi import Depends, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
+from stateset_gateway.config import Settings
 from stateset_gateway.db.engine import Database
 from stateset_gateway.rest_compat import envelopes
 from stateset_gateway.resolvers.pagination import OffsetArgs, OffsetPage
@@ -32,6 +33,14 @@ def get_db(request: Request) -> Database:
 
 
 DB = Annotated[Database, Depends(get_db)]
+
+
+def get_settings(request: Request) -> Settings:
+    """The application's settings; routes hand operations the business settings they need."""
+    return request.app.state.settings  # type: ignore[no-any-return]
+
+
+AppSettings = Annotated[Settings, Depends(get_settings)]
 
 
 def paging(

@@ -6,7 +6,6 @@ from decimal import Decimal
 
 import strawberry
 
-from stateset_gateway import errors
 from stateset_gateway.resolvers import products as ops
 from stateset_gateway.schema.common import Connection, GqlInfo, cursor_args, mutation, query, to_input
 from stateset_gateway.schema.types import Product
@@ -46,11 +45,7 @@ class ProductQueries:
     async def product(
         self, info: GqlInfo, id: strawberry.ID | None = None, sku: str | None = None
     ) -> Product | None:
-        if (id is None) == (sku is None):
-            raise errors.ValidationFailed.field("id", "Pass exactly one of id or sku")
-        if sku is not None:
-            return await ops.get_product_by_sku(info.context.db, sku)
-        return await ops.get_product(info.context.db, id)
+        return await ops.get_product(info.context.db, id=id, sku=sku)
 
     @query("products:read")
     async def products(

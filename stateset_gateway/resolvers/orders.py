@@ -18,10 +18,8 @@ from stateset_gateway.db.models import (
     Order,
     OrderItem,
     OrderStatus,
-    PaymentStatus,
     Product,
 )
-from stateset_gateway.db.types import utcnow
 from stateset_gateway.resolvers import inventory
 from stateset_gateway.resolvers.common import check_version, get_or_404, parse_id, touch, validate
 from stateset_gateway.resolvers.inputs import (
@@ -32,13 +30,6 @@ from stateset_gateway.resolvers.inputs import (
     OrderUpdate,
     dump,
 )
-from stateset_gateway.resolvers.orders_rules import (
-    FULFILLED,
-    HOLDS_STOCK,
-    check_transition,
-    fulfillment_for,
-    payment_for,
-)
 from stateset_gateway.resolvers.pagination import (
     CursorArgs,
     OffsetArgs,
@@ -48,6 +39,7 @@ from stateset_gateway.resolvers.pagination import (
     count_of,
     page_of,
 )
+from stateset_gateway.resolvers.transitions import FULFILLED, HOLDS_STOCK, ORDER, apply_transition
 
 KIND = "Order"
 CENT = Decimal("0.01")
@@ -152,37 +144,20 @@ async def update_order(db: Database, order_id: Any, data: Any) -> Order:
     return order
 
 
-async def _transition(session: AsyncSession, order: Order, target: str) -> None:
-    """Move one step along the state machine, with the stock and payment effects of that step."""
-    check_transition(order.status, target)
-    if target == OrderStatus.CANCELLED:
-        await inventory.release_for_order(session, order.id)
-        order.cancelled_at = utcnow()
-    elif target == OrderStatus.SHIPPED:
-        await inventory.consume_for_order(session, order.id)
-    elif target == OrderStatus.DELIVERED:
-        order.delivered_at = utcnow()
-    order.status = target
-    if not (target == OrderStatus.CANCELLED and order.payment_status == PaymentStatus.PAID):
-        order.payment_status = payment_for(target)  # a paid, cancelled order stays paid until refunded
-    order.fulfillment_status = fulfillment_for(target)
-    touch(order)
-
-
 async def update_order_status(db: Database, order_id: Any, status: str, expected_version: int | None = None) -> Order:
     if status not in set(OrderStatus):
         raise errors.ValidationFailed.field("status", f"Must be one of: {', '.join(OrderStatus)}")
     async with db.writer() as session:
         order = await get_or_404(session, Order, order_id, KIND, lock=True)
         check_version(order, expected_version)
-        await _transition(session, order, status)
+        await apply_transition(session, ORDER, order, status)
     return order
 
 
 async def cancel_order(db: Database, order_id: Any, reason: str | None = None) -> Order:
     async with db.writer() as session:
         order = await get_or_404(session, Order, order_id, KIND, lock=True)
-        await _transition(session, order, OrderStatus.CANCELLED)
+        await apply_transition(session, ORDER, order, OrderStatus.CANCELLED)
         if reason:
             prefix = f"{order.notes}\n" if order.notes else ""
             order.notes = (prefix + f"Cancelled: {reason.strip()[:500]}")[-4000:]

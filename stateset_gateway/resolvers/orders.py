@@ -79,14 +79,16 @@ def _recompute_totals(order: Order, items: list[OrderItem]) -> None:
     order.total = (order.subtotal + order.tax_total + order.shipping_total - order.discount_total).quantize(CENT)
 
 
-async def create_order(db: Database, data: Any) -> Order:
-    """Price every line from the catalogue and reserve its stock, all in one transaction or nothing."""
+async def create_order(db: Database, data: Any, *, default_currency: str) -> Order:
+    """Price every line from the catalogue and reserve its stock, all in one transaction or nothing.
+    `default_currency` (a business setting) is the currency when the request names none and its
+    products are priced in several."""
     payload = validate(OrderCreate, data)
     async with db.writer() as session:
         await get_or_404(session, Customer, payload.customer_id, "Customer")
         products = await _products(session, payload.items)
         currencies = {p.currency for p in products.values()}
-        currency = payload.currency or (currencies.pop() if len(currencies) == 1 else db.settings.business.default_currency)
+        currency = payload.currency or (currencies.pop() if len(currencies) == 1 else default_currency)
         if any(p.currency != currency for p in products.values()):
             raise errors.ValidationFailed.field("currency", f"All products must be priced in {currency}")
         order = Order(
@@ -273,7 +275,7 @@ async def list_orders(
     *,
     sort_by: str | None = None,
     sort_order: str | None = None,
-    args: CursorArgs | OffsetArgs = CursorArgs(),
+    args: CursorArgs | OffsetArgs,
 ) -> Page[Order] | OffsetPage[Order]:
     return await page_of(db, _filtered(validate(OrderFilter, filters or {})), order_sort(sort_by, sort_order),
                          Order.id, args)
@@ -289,7 +291,7 @@ async def list_orders_with_items(
     *,
     sort_by: str | None = None,
     sort_order: str | None = None,
-    args: CursorArgs | OffsetArgs = CursorArgs(),
+    args: CursorArgs | OffsetArgs,
 ) -> tuple[Page[Order] | OffsetPage[Order], list[list[OrderItem]]]:
     """A page of orders and each one's lines (in page order) through one batch load, so the number of
     statements does not grow with the page size (REST `include_items=true`)."""

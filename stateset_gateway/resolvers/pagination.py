@@ -170,9 +170,19 @@ async def offset_page(
 
 
 @dataclass(frozen=True)
-class CursorArgs:
-    """GraphQL connection arguments."""
+class PageLimits:
+    """The page sizes a transport allows (GraphQL's come from its settings): the size of a page
+    when the client names none, and the largest it may ask for."""
 
+    default_size: int
+    max_size: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class CursorArgs:
+    """GraphQL connection arguments, with the page limits they are checked against."""
+
+    limits: PageLimits
     first: int | None = None
     after: str | None = None
     last: int | None = None
@@ -193,13 +203,10 @@ async def paginate(
     sort: Sort,
     id_column: InstrumentedAttribute[Any],
     args: CursorArgs | OffsetArgs,
-    *,
-    default_size: int,
-    max_size: int,
 ) -> Page[Any] | OffsetPage[Any]:
     if isinstance(args, OffsetArgs):
         return await offset_page(session, stmt, sort, id_column, page=args.page, limit=args.limit)
-    size, backwards = clamp_first(args.first, args.last, default_size, max_size)
+    size, backwards = clamp_first(args.first, args.last, args.limits.default_size, args.limits.max_size)
     return await keyset_page(
         session, stmt, sort, id_column, size=size, backwards=backwards, after=args.after, before=args.before
     )
@@ -208,11 +215,9 @@ async def paginate(
 async def page_of(
     db: Database, stmt: Select[Any], sort: Sort, id_column: InstrumentedAttribute[Any], args: CursorArgs | OffsetArgs
 ) -> Page[Any] | OffsetPage[Any]:
-    """One page of `stmt` in a short read session, sized by the configured GraphQL page limits."""
-    cfg = db.settings.graphql
+    """One page of `stmt` in a short read session."""
     async with db.reader() as session:
-        return await paginate(session, stmt, sort, id_column, args,
-                              default_size=cfg.default_page_size, max_size=cfg.max_page_size)
+        return await paginate(session, stmt, sort, id_column, args)
 
 
 async def count_of(db: Database, stmt: Select[Any]) -> int:

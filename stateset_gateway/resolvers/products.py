@@ -85,7 +85,7 @@ def _filtered(filters: ProductFilter) -> Any:
 
 
 async def list_products(
-    db: Database, filters: Any = None, args: CursorArgs | OffsetArgs = CursorArgs()
+    db: Database, filters: Any = None, *, args: CursorArgs | OffsetArgs
 ) -> Page[Product] | OffsetPage[Product]:
     return await page_of(db, _filtered(validate(ProductFilter, filters or {})), Sort(Product.created_at),
                          Product.id, args)

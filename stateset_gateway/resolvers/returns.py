@@ -46,9 +46,11 @@ async def get_return(db: Database, return_id: Any) -> Return:
         return await get_or_404(session, Return, return_id, KIND)
 
 
-async def create_return(db: Database, data: Any) -> Return:
+async def create_return(db: Database, data: Any, *, return_window_days: int) -> Return:
+    """Open a return for a delivered order, within `return_window_days` of its delivery (a business
+    setting the caller passes)."""
     payload = validate(ReturnCreate, data)
-    window = db.settings.business.return_window_days
+    window = return_window_days
     async with db.writer() as session:
         order = await get_or_404(session, Order, payload.order_id, "Order", lock=True)
         if order.status != OrderStatus.DELIVERED or order.delivered_at is None:
@@ -159,7 +161,7 @@ def _filtered(filters: ReturnFilter) -> Any:
 
 
 async def list_returns(
-    db: Database, filters: Any = None, args: CursorArgs | OffsetArgs = CursorArgs()
+    db: Database, filters: Any = None, *, args: CursorArgs | OffsetArgs
 ) -> Page[Return] | OffsetPage[Return]:
     return await page_of(db, _filtered(validate(ReturnFilter, filters or {})), Sort(Return.created_at), Return.id,
                          args)

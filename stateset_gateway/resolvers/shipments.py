@@ -92,7 +92,7 @@ def _filtered(filters: ShipmentFilter) -> Any:
 
 
 async def list_shipments(
-    db: Database, filters: Any = None, args: CursorArgs | OffsetArgs = CursorArgs()
+    db: Database, filters: Any = None, *, args: CursorArgs | OffsetArgs
 ) -> Page[Shipment] | OffsetPage[Shipment]:
     return await page_of(db, _filtered(validate(ShipmentFilter, filters or {})), Sort(Shipment.created_at),
                          Shipment.id, args)

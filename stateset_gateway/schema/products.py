@@ -53,7 +53,7 @@ class ProductQueries:
         after: str | None = None, last: int | None = None, before: str | None = None,
     ) -> Connection[Product]:
         db, filters = info.context.db, to_input(filter)
-        page = await ops.list_products(db, filters, cursor_args(first, after, last, before))
+        page = await ops.list_products(db, filters, args=cursor_args(info, first, after, last, before))
         return Connection(page=page, counter=lambda: ops.count_products(db, filters))
 
 

@@ -91,7 +91,7 @@ class Customer:
             page = Page(items=rows[:size], cursors=[encode_cursor(o.created_at, o.id) for o in rows[:size]],
                         has_next_page=len(rows) > size, has_previous_page=False)
         else:
-            page = await ops.list_orders(ctx.db, {"customer_id": root.id}, args=cursor_args(first, after, None, None))
+            page = await ops.list_orders(ctx.db, {"customer_id": root.id}, args=cursor_args(info, first, after, None, None))
 
         async def counter() -> int:
             return await ctx.loaders.order_count_by_customer.load(root.id)

@@ -1,4 +1,5 @@
-"""Order operations: create (reserving stock), update, the status state machine, cancel, add items."""
+"""Order operations: create (reserving stock), update, status changes and cancelling (along the order
+machine of `transitions`), add items."""
 
 from __future__ import annotations
 

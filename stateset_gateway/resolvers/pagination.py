@@ -24,6 +24,7 @@ from stateset_gateway.db.engine import Database
 from stateset_gateway.db.types import Money, UTCDateTime
 
 T = TypeVar("T")
+MAX_LIMIT = 100  # the largest offset page (REST `limit`)
 
 
 @dataclass(frozen=True)
@@ -161,8 +162,8 @@ async def offset_page(
 ) -> OffsetPage[Any]:
     if page < 1:
         raise errors.ValidationFailed.field("page", "Must be at least 1")
-    if not 1 <= limit <= 100:
-        raise errors.ValidationFailed.field("limit", "Must be between 1 and 100")
+    if not 1 <= limit <= MAX_LIMIT:
+        raise errors.ValidationFailed.field("limit", f"Must be between 1 and {MAX_LIMIT}")
     order = (sort.column.desc(), id_column.desc()) if sort.descending else (sort.column.asc(), id_column.asc())
     rows = list((await session.scalars(stmt.order_by(*order).offset((page - 1) * limit).limit(limit))).all())
     total = await count(session, stmt)
@@ -191,7 +192,7 @@ class CursorArgs:
 
 @dataclass(frozen=True)
 class OffsetArgs:
-    """REST list arguments: `page` from 1, `limit` 1..100."""
+    """REST list arguments: `page` from 1, `limit` 1..MAX_LIMIT."""
 
     page: int = 1
     limit: int = 20

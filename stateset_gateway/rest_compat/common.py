@@ -17,12 +17,11 @@ from pydantic import BaseModel, Field
 from stateset_gateway.config import Settings
 from stateset_gateway.db.engine import Database
 from stateset_gateway.rest_compat import envelopes
-from stateset_gateway.resolvers.pagination import OffsetArgs, OffsetPage
+from stateset_gateway.resolvers.pagination import MAX_LIMIT, OffsetArgs, OffsetPage
 
 # Routers carry the full prefix themselves: FastAPI 0.16x applies an include_router(prefix=...) lazily,
 # so the route a request sees (and the metrics label taken from it) would lack /api/v1.
 API_PREFIX = "/api/v1"
-MAX_LIMIT = 100
 # Deep enough for any real client, small enough that page * limit stays a 64-bit OFFSET everywhere.
 MAX_PAGE = 1_000_000
 

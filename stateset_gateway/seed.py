@@ -31,7 +31,7 @@ from stateset_gateway.db.models import (
     ReservationStatus,
     Shipment,
 )
-from stateset_gateway.resolvers.orders_rules import fulfillment_for, payment_for
+from stateset_gateway.resolvers.transitions import fulfillment_for, payment_for
 
 FIRST = ["Ava", "Liam", "Noah", "Emma", "Mia", "Lucas", "Zoe", "Ethan", "Isla", "Omar", "Yuki", "Priya", "Mateo",
          "Chloe", "Amara", "Leo", "Sofia", "Kai", "Nora", "Ravi"]

@@ -194,6 +194,40 @@ async def test_oauth_token_grants(client: httpx.AsyncClient, auth_headers: Any, 
     assert "grant_type" in unsupported.json()["error"]["details"]
 
 
+async def test_oauth_token_refusals_name_the_missing_or_wrong_parameter(
+    client: httpx.AsyncClient, auth_headers: Any
+) -> None:
+    async def refused(status: int, code: str, data: dict[str, str], **kwargs: Any) -> dict[str, Any]:
+        response = await client.post("/api/v1/auth/token", data=data, **kwargs)
+        assert response.status_code == status, response.text
+        error: dict[str, Any] = response.json()["error"]
+        assert error["code"] == code
+        return error
+
+    assert (await refused(400, "VALIDATION_ERROR", {}))["details"] == {"grant_type": ["Grant type is required"]}
+    assert (await refused(400, "VALIDATION_ERROR", {"grant_type": "implicit"}))["details"] == {
+        "grant_type": ["grant_type must be one of: password, refresh_token, client_credentials"]}
+    assert (await refused(400, "VALIDATION_ERROR", {"grant_type": "refresh_token"}))["details"] == {
+        "refresh_token": ["Refresh token is required"]}
+    assert (await refused(400, "VALIDATION_ERROR", {"grant_type": "client_credentials"}))["details"] == {
+        "client_secret": ["Client secret (the API key) is required"]}
+    assert (await refused(400, "VALIDATION_ERROR", {"grant_type": "password"}))["details"] == {
+        "email": ["Email is required"], "password": ["Password is required"]}
+
+    secret = (await auth_headers(["orders:read"]))["X-API-Key"]
+    mismatch = await refused(401, "INVALID_API_KEY", {"grant_type": "client_credentials", "client_id": "another",
+                                                      "client_secret": secret})
+    assert mismatch["message"] == "client_id does not match the API key"
+    malformed = {"Authorization": "Basic abc"}  # bad padding
+    await refused(401, "INVALID_API_KEY", {"grant_type": "client_credentials"}, headers=malformed)
+    # Only client_credentials reads HTTP Basic: a password grant with a stray header still signs in.
+    await register(client)
+    password = await client.post("/api/v1/auth/token", headers=malformed, data={
+        "grant_type": "password", "username": "ann@example.com", "password": PASSWORD})
+    assert password.status_code == 200, password.text
+    assert password.json()["scope"] == " ".join(sorted(password.json()["scope"].split()))
+
+
 async def test_login_brute_force_answers_429_with_retry_after(client: httpx.AsyncClient) -> None:
     await register(client)
     for _ in range(5):

@@ -23,6 +23,7 @@ import jwt
 from sqlalchemy import select, update
 
 from stateset_gateway import errors
+from stateset_gateway.auth.principal import Principal
 from stateset_gateway.config import Settings
 from stateset_gateway.db.engine import Database
 from stateset_gateway.db.models.auth import RefreshToken, User
@@ -217,6 +218,22 @@ async def revoke_session_of_refresh_token(db: Database, settings: Settings, refr
     except errors.TokenExpired:
         return False  # the session can no longer be refreshed anyway
     return await revoke_session(db, claims["sid"], user_id=claims["sub"])
+
+
+async def logout(
+    db: Database, settings: Settings, principal: Principal | None, refresh_token: str | None,
+    *, refresh_token_field: str = "refresh_token",
+) -> None:
+    """End the session of the caller's access token and/or of `refresh_token`. Either credential is
+    enough, so a client whose access token expired can still log out; with neither it is
+    INVALID_TOKEN (the message names the refresh token as the transport calls it)."""
+    if principal is None and not refresh_token:
+        raise errors.InvalidToken(
+            f"Send the access token (Authorization: Bearer) or a {refresh_token_field} to log out")
+    if refresh_token:
+        await revoke_session_of_refresh_token(db, settings, refresh_token)
+    if principal is not None and principal.session_id is not None:
+        await revoke_session(db, principal.session_id, user_id=principal.user_id)
 
 
 async def session_is_revoked(db: Database, family_id: uuid.UUID) -> bool:

@@ -78,7 +78,7 @@ def _filtered(filters: CustomerFilter) -> Any:
 
 
 async def list_customers(
-    db: Database, filters: Any = None, args: CursorArgs | OffsetArgs = CursorArgs()
+    db: Database, filters: Any = None, *, args: CursorArgs | OffsetArgs
 ) -> Page[Customer] | OffsetPage[Customer]:
     return await page_of(db, _filtered(validate(CustomerFilter, filters or {})), Sort(Customer.created_at),
                          Customer.id, args)
@@ -89,7 +89,7 @@ async def count_customers(db: Database, filters: Any = None) -> int:
 
 
 async def customer_orders(
-    db: Database, customer_id: Any, args: CursorArgs | OffsetArgs = CursorArgs()
+    db: Database, customer_id: Any, *, args: CursorArgs | OffsetArgs
 ) -> Page[Order] | OffsetPage[Order]:
     from stateset_gateway.resolvers.orders import list_orders
 

@@ -93,7 +93,7 @@ def _filtered(filters: InventoryFilter) -> Any:
 
 
 async def list_levels(
-    db: Database, filters: Any = None, args: CursorArgs | OffsetArgs = CursorArgs()
+    db: Database, filters: Any = None, *, args: CursorArgs | OffsetArgs
 ) -> Page[InventoryBalance] | OffsetPage[InventoryBalance]:
     return await page_of(db, _filtered(validate(InventoryFilter, filters or {})), Sort(B.created_at), B.id, args)
 
@@ -271,7 +271,7 @@ async def release_inventory(db: Database, reservation_id: Any) -> InventoryReser
 
 async def list_reservations(
     db: Database, *, product_id: Any = None, order_id: Any = None, status: str | None = None,
-    args: CursorArgs | OffsetArgs = CursorArgs(),
+    args: CursorArgs | OffsetArgs,
 ) -> Page[InventoryReservation] | OffsetPage[InventoryReservation]:
     R = InventoryReservation
     stmt = select(R)

@@ -1,4 +1,5 @@
-"""Order operations: create (reserving stock), update, the status state machine, cancel, add items."""
+"""Order operations: create (reserving stock), update, status changes and cancelling (along the order
+machine of `transitions`), add items."""
 
 from __future__ import annotations
 
@@ -19,10 +20,8 @@ from stateset_gateway.db.models import (
     Order,
     OrderItem,
     OrderStatus,
-    PaymentStatus,
     Product,
 )
-from stateset_gateway.db.types import utcnow
 from stateset_gateway.resolvers import inventory
 from stateset_gateway.resolvers.common import check_version, get_or_404, parse_id, touch, validate
 from stateset_gateway.resolvers.inputs import (
@@ -33,23 +32,18 @@ from stateset_gateway.resolvers.inputs import (
     OrderUpdate,
     dump,
 )
-from stateset_gateway.resolvers.orders_rules import (
-    FULFILLED,
-    HOLDS_STOCK,
-    check_transition,
-    fulfillment_for,
-    payment_for,
-)
 from stateset_gateway.resolvers.pagination import (
     CursorArgs,
     OffsetArgs,
     OffsetPage,
     Page,
+    PageLimits,
     Sort,
     count_of,
     encode_cursor,
     page_of,
 )
+from stateset_gateway.resolvers.transitions import FULFILLED, HOLDS_STOCK, ORDER, apply_transition
 
 KIND = "Order"
 CENT = Decimal("0.01")
@@ -89,14 +83,16 @@ def _recompute_totals(order: Order, items: list[OrderItem]) -> None:
     order.total = (order.subtotal + order.tax_total + order.shipping_total - order.discount_total).quantize(CENT)
 
 
-async def create_order(db: Database, data: Any) -> Order:
-    """Price every line from the catalogue and reserve its stock, all in one transaction or nothing."""
+async def create_order(db: Database, data: Any, *, default_currency: str) -> Order:
+    """Price every line from the catalogue and reserve its stock, all in one transaction or nothing.
+    `default_currency` (a business setting) is the currency when the request names none and its
+    products are priced in several."""
     payload = validate(OrderCreate, data)
     async with db.writer() as session:
         await get_or_404(session, Customer, payload.customer_id, "Customer")
         products = await _products(session, payload.items)
         currencies = {p.currency for p in products.values()}
-        currency = payload.currency or (currencies.pop() if len(currencies) == 1 else db.settings.business.default_currency)
+        currency = payload.currency or (currencies.pop() if len(currencies) == 1 else default_currency)
         if any(p.currency != currency for p in products.values()):
             raise errors.ValidationFailed.field("currency", f"All products must be priced in {currency}")
         order = Order(
@@ -154,37 +150,20 @@ async def update_order(db: Database, order_id: Any, data: Any) -> Order:
     return order
 
 
-async def _transition(session: AsyncSession, order: Order, target: str) -> None:
-    """Move one step along the state machine, with the stock and payment effects of that step."""
-    check_transition(order.status, target)
-    if target == OrderStatus.CANCELLED:
-        await inventory.release_for_order(session, order.id)
-        order.cancelled_at = utcnow()
-    elif target == OrderStatus.SHIPPED:
-        await inventory.consume_for_order(session, order.id)
-    elif target == OrderStatus.DELIVERED:
-        order.delivered_at = utcnow()
-    order.status = target
-    if not (target == OrderStatus.CANCELLED and order.payment_status == PaymentStatus.PAID):
-        order.payment_status = payment_for(target)  # a paid, cancelled order stays paid until refunded
-    order.fulfillment_status = fulfillment_for(target)
-    touch(order)
-
-
 async def update_order_status(db: Database, order_id: Any, status: str, expected_version: int | None = None) -> Order:
     if status not in set(OrderStatus):
         raise errors.ValidationFailed.field("status", f"Must be one of: {', '.join(OrderStatus)}")
     async with db.writer() as session:
         order = await get_or_404(session, Order, order_id, KIND, lock=True)
         check_version(order, expected_version)
-        await _transition(session, order, status)
+        await apply_transition(session, ORDER, order, status)
     return order
 
 
 async def cancel_order(db: Database, order_id: Any, reason: str | None = None) -> Order:
     async with db.writer() as session:
         order = await get_or_404(session, Order, order_id, KIND, lock=True)
-        await _transition(session, order, OrderStatus.CANCELLED)
+        await apply_transition(session, ORDER, order, OrderStatus.CANCELLED)
         if reason:
             prefix = f"{order.notes}\n" if order.notes else ""
             order.notes = (prefix + f"Cancelled: {reason.strip()[:500]}")[-4000:]
@@ -300,7 +279,7 @@ async def list_orders(
     *,
     sort_by: str | None = None,
     sort_order: str | None = None,
-    args: CursorArgs | OffsetArgs = CursorArgs(),
+    args: CursorArgs | OffsetArgs,
 ) -> Page[Order] | OffsetPage[Order]:
     return await page_of(db, _filtered(validate(OrderFilter, filters or {})), order_sort(sort_by, sort_order),
                          Order.id, args)
@@ -316,7 +295,7 @@ async def list_orders_with_items(
     *,
     sort_by: str | None = None,
     sort_order: str | None = None,
-    args: CursorArgs | OffsetArgs = CursorArgs(),
+    args: CursorArgs | OffsetArgs,
 ) -> tuple[Page[Order] | OffsetPage[Order], list[list[OrderItem]]]:
     """A page of orders and each one's lines (in page order) through one batch load, so the number of
     statements does not grow with the page size (REST `include_items=true`)."""
@@ -333,20 +312,19 @@ async def customer_orders_page(
     first: int | None,
     after: str | None,
     *,
-    default_page_size: int,
-    max_page_size: int,
+    limits: PageLimits,
     load_first_page: Callable[[tuple[uuid.UUID, int]], Awaitable[list[Any]]],
 ) -> Page[Any]:
     """One customer's orders, newest first. The first page goes through `load_first_page`, a batch of
     `loaders.recent_orders_by_customer` keyed by (customer, size), so a page of customers costs one
     windowed query for all their first pages; a later page (`after`) is an ordinary keyset page."""
     if after is not None:
-        page = await list_orders(db, {"customer_id": customer_id}, args=CursorArgs(first=first, after=after))
+        page = await list_orders(db, {"customer_id": customer_id}, args=CursorArgs(first=first, after=after, limits=limits))
         assert isinstance(page, Page)  # cursor arguments give a cursor page
         return page
-    size = first if first is not None else default_page_size
-    if not 0 <= size <= max_page_size:
-        raise errors.ValidationFailed.field("first", f"Must be between 0 and {max_page_size}")
+    size = first if first is not None else limits.default_size
+    if not 0 <= size <= limits.max_size:
+        raise errors.ValidationFailed.field("first", f"Must be between 0 and {limits.max_size}")
     rows = await load_first_page((customer_id, size))
     return Page(items=rows[:size], cursors=[encode_cursor(row.created_at, row.id) for row in rows[:size]],
                 has_next_page=len(rows) > size, has_previous_page=False)

@@ -24,6 +24,7 @@ from stateset_gateway.db.engine import Database
 from stateset_gateway.db.types import Money, UTCDateTime
 
 T = TypeVar("T")
+MAX_LIMIT = 100  # the largest offset page (REST `limit`)
 
 
 @dataclass(frozen=True)
@@ -161,8 +162,8 @@ async def offset_page(
 ) -> OffsetPage[Any]:
     if page < 1:
         raise errors.ValidationFailed.field("page", "Must be at least 1")
-    if not 1 <= limit <= 100:
-        raise errors.ValidationFailed.field("limit", "Must be between 1 and 100")
+    if not 1 <= limit <= MAX_LIMIT:
+        raise errors.ValidationFailed.field("limit", f"Must be between 1 and {MAX_LIMIT}")
     order = (sort.column.desc(), id_column.desc()) if sort.descending else (sort.column.asc(), id_column.asc())
     rows = list((await session.scalars(stmt.order_by(*order).offset((page - 1) * limit).limit(limit))).all())
     total = await count(session, stmt)
@@ -170,9 +171,19 @@ async def offset_page(
 
 
 @dataclass(frozen=True)
-class CursorArgs:
-    """GraphQL connection arguments."""
+class PageLimits:
+    """The page sizes a transport allows (GraphQL's come from its settings): the size of a page
+    when the client names none, and the largest it may ask for."""
 
+    default_size: int
+    max_size: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class CursorArgs:
+    """GraphQL connection arguments, with the page limits they are checked against."""
+
+    limits: PageLimits
     first: int | None = None
     after: str | None = None
     last: int | None = None
@@ -181,7 +192,7 @@ class CursorArgs:
 
 @dataclass(frozen=True)
 class OffsetArgs:
-    """REST list arguments: `page` from 1, `limit` 1..100."""
+    """REST list arguments: `page` from 1, `limit` 1..MAX_LIMIT."""
 
     page: int = 1
     limit: int = 20
@@ -193,13 +204,10 @@ async def paginate(
     sort: Sort,
     id_column: InstrumentedAttribute[Any],
     args: CursorArgs | OffsetArgs,
-    *,
-    default_size: int,
-    max_size: int,
 ) -> Page[Any] | OffsetPage[Any]:
     if isinstance(args, OffsetArgs):
         return await offset_page(session, stmt, sort, id_column, page=args.page, limit=args.limit)
-    size, backwards = clamp_first(args.first, args.last, default_size, max_size)
+    size, backwards = clamp_first(args.first, args.last, args.limits.default_size, args.limits.max_size)
     return await keyset_page(
         session, stmt, sort, id_column, size=size, backwards=backwards, after=args.after, before=args.before
     )
@@ -208,11 +216,9 @@ async def paginate(
 async def page_of(
     db: Database, stmt: Select[Any], sort: Sort, id_column: InstrumentedAttribute[Any], args: CursorArgs | OffsetArgs
 ) -> Page[Any] | OffsetPage[Any]:
-    """One page of `stmt` in a short read session, sized by the configured GraphQL page limits."""
-    cfg = db.settings.graphql
+    """One page of `stmt` in a short read session."""
     async with db.reader() as session:
-        return await paginate(session, stmt, sort, id_column, args,
-                              default_size=cfg.default_page_size, max_size=cfg.max_page_size)
+        return await paginate(session, stmt, sort, id_column, args)
 
 
 async def count_of(db: Database, stmt: Select[Any]) -> int:

@@ -25,13 +25,13 @@ from stateset_gateway.resolvers.uniqueness import add_unique, update_unique
 KIND = "Product"
 
 
-async def get_product(db: Database, product_id: Any) -> Product:
+async def get_product(db: Database, *, id: Any = None, sku: str | None = None) -> Product:
+    """One product, by its id or by its SKU: exactly one of the two, else VALIDATION_ERROR on `id`."""
+    if (id is None) == (sku is None):
+        raise errors.ValidationFailed.field("id", "Pass exactly one of id or sku")
     async with db.reader() as session:
-        return await get_or_404(session, Product, product_id, KIND)
-
-
-async def get_product_by_sku(db: Database, sku: str) -> Product:
-    async with db.reader() as session:
+        if sku is None:
+            return await get_or_404(session, Product, id, KIND)
         product = await session.scalar(select(Product).where(Product.sku == sku.strip()))
     if product is None:
         raise errors.NotFound(f"Product with SKU {sku} not found", {"resource": KIND, "sku": sku})
@@ -85,7 +85,7 @@ def _filtered(filters: ProductFilter) -> Any:
 
 
 async def list_products(
-    db: Database, filters: Any = None, args: CursorArgs | OffsetArgs = CursorArgs()
+    db: Database, filters: Any = None, *, args: CursorArgs | OffsetArgs
 ) -> Page[Product] | OffsetPage[Product]:
     return await page_of(db, _filtered(validate(ProductFilter, filters or {})), Sort(Product.created_at),
                          Product.id, args)

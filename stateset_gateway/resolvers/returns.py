@@ -26,8 +26,6 @@ from stateset_gateway.db.types import utcnow
 from stateset_gateway.resolvers import inventory
 from stateset_gateway.resolvers.common import get_or_404, touch, validate
 from stateset_gateway.resolvers.inputs import ReturnCreate, ReturnFilter
-from stateset_gateway.resolvers.orders import _transition
-from stateset_gateway.resolvers.orders_rules import TRANSITIONS as ORDER_TRANSITIONS
 from stateset_gateway.resolvers.pagination import (
     CursorArgs,
     OffsetArgs,
@@ -37,17 +35,10 @@ from stateset_gateway.resolvers.pagination import (
     count_of,
     page_of,
 )
+from stateset_gateway.resolvers.transitions import ORDER, RETURN, apply_transition
 
 KIND = "Return"
 R = ReturnStatus
-TRANSITIONS: dict[str, frozenset[str]] = {
-    R.REQUESTED: frozenset({R.APPROVED, R.REJECTED}),
-    R.APPROVED: frozenset({R.RECEIVED}),
-    R.RECEIVED: frozenset({R.RESTOCKED}),
-    R.RESTOCKED: frozenset({R.REFUNDED}),
-    R.REJECTED: frozenset(),
-    R.REFUNDED: frozenset(),
-}
 
 
 async def get_return(db: Database, return_id: Any) -> Return:
@@ -55,9 +46,11 @@ async def get_return(db: Database, return_id: Any) -> Return:
         return await get_or_404(session, Return, return_id, KIND)
 
 
-async def create_return(db: Database, data: Any) -> Return:
+async def create_return(db: Database, data: Any, *, return_window_days: int) -> Return:
+    """Open a return for a delivered order, within `return_window_days` of its delivery (a business
+    setting the caller passes)."""
     payload = validate(ReturnCreate, data)
-    window = db.settings.business.return_window_days
+    window = return_window_days
     async with db.writer() as session:
         order = await get_or_404(session, Order, payload.order_id, "Order", lock=True)
         if order.status != OrderStatus.DELIVERED or order.delivered_at is None:
@@ -102,8 +95,7 @@ async def create_return(db: Database, data: Any) -> Return:
 async def _advance(db: Database, return_id: Any, target: str) -> Return:
     async with db.writer() as session:
         ret = await get_or_404(session, Return, return_id, KIND, lock=True)
-        if target not in TRANSITIONS[ret.status]:
-            raise errors.InvalidStatusTransition(ret.status, target, sorted(TRANSITIONS[ret.status]))
+        await apply_transition(session, RETURN, ret, target)
         if target == R.RESTOCKED:
             lines = (await session.scalars(select(ReturnItem).where(ReturnItem.return_id == ret.id))).all()
             for line in sorted(lines, key=lambda item: str(item.product_id)):  # the lock order stock uses
@@ -118,13 +110,11 @@ async def _advance(db: Database, return_id: Any, target: str) -> Return:
         if target == R.REFUNDED:
             order = await get_or_404(session, Order, ret.order_id, "Order", lock=True)
             if await _fully_refunded(session, order.id, also=ret.id):
-                if OrderStatus.REFUNDED in ORDER_TRANSITIONS[OrderStatus(order.status)]:
-                    await _transition(session, order, OrderStatus.REFUNDED)
+                if ORDER.allows(order.status, OrderStatus.REFUNDED):
+                    await apply_transition(session, ORDER, order, OrderStatus.REFUNDED)
             else:  # the rest of the order stays delivered, and returnable
                 order.payment_status = PaymentStatus.PARTIALLY_REFUNDED
                 touch(order)
-        ret.status = target
-        touch(ret)
     return ret
 
 
@@ -171,7 +161,7 @@ def _filtered(filters: ReturnFilter) -> Any:
 
 
 async def list_returns(
-    db: Database, filters: Any = None, args: CursorArgs | OffsetArgs = CursorArgs()
+    db: Database, filters: Any = None, *, args: CursorArgs | OffsetArgs
 ) -> Page[Return] | OffsetPage[Return]:
     return await page_of(db, _filtered(validate(ReturnFilter, filters or {})), Sort(Return.created_at), Return.id,
                          args)

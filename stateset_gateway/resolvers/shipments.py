@@ -9,11 +9,8 @@ from sqlalchemy import select
 from stateset_gateway import errors
 from stateset_gateway.db.engine import Database
 from stateset_gateway.db.models import Order, OrderStatus, Shipment, ShipmentStatus
-from stateset_gateway.db.types import utcnow
-from stateset_gateway.resolvers.common import get_or_404, touch, validate
+from stateset_gateway.resolvers.common import get_or_404, validate
 from stateset_gateway.resolvers.inputs import ShipmentCreate, ShipmentFilter
-from stateset_gateway.resolvers.orders import _transition
-from stateset_gateway.resolvers.orders_rules import FULFILLED, allowed_next
 from stateset_gateway.resolvers.pagination import (
     CursorArgs,
     OffsetArgs,
@@ -23,6 +20,7 @@ from stateset_gateway.resolvers.pagination import (
     count_of,
     page_of,
 )
+from stateset_gateway.resolvers.transitions import FULFILLED, ORDER, SHIPMENT, apply_transition
 from stateset_gateway.resolvers.uniqueness import add_unique
 
 KIND = "Shipment"
@@ -47,7 +45,7 @@ def _check_shippable(order: Order) -> None:
     if order.status in FULFILLED:
         raise errors.OrderAlreadyFulfilled(f"Order is already {order.status}")
     if order.status not in SHIPPABLE:
-        raise errors.InvalidStatusTransition(order.status, OrderStatus.SHIPPED, allowed_next(order.status))
+        raise errors.InvalidStatusTransition(order.status, OrderStatus.SHIPPED, ORDER.allowed(order.status))
 
 
 async def create_shipment(db: Database, data: Any) -> Shipment:
@@ -64,33 +62,23 @@ async def mark_shipped(db: Database, shipment_id: Any) -> Shipment:
     """Ship: a pending or confirmed order first moves to processing, then to shipped, consuming its stock."""
     async with db.writer() as session:
         shipment = await get_or_404(session, Shipment, shipment_id, KIND, lock=True)
-        if shipment.status != ShipmentStatus.PENDING:
-            raise errors.InvalidStatusTransition(shipment.status, ShipmentStatus.SHIPPED,
-                                                 ["delivered"] if shipment.status == ShipmentStatus.SHIPPED else [])
+        await apply_transition(session, SHIPMENT, shipment, ShipmentStatus.SHIPPED)
         order = await get_or_404(session, Order, shipment.order_id, "Order", lock=True)
         if order.status != OrderStatus.SHIPPED:  # a second parcel of an already shipped order
             _check_shippable(order)
             if order.status != OrderStatus.PROCESSING:
-                await _transition(session, order, OrderStatus.PROCESSING)
-            await _transition(session, order, OrderStatus.SHIPPED)
-        shipment.status = ShipmentStatus.SHIPPED
-        shipment.shipped_at = utcnow()
-        touch(shipment)
+                await apply_transition(session, ORDER, order, OrderStatus.PROCESSING)
+            await apply_transition(session, ORDER, order, OrderStatus.SHIPPED)
     return shipment
 
 
 async def mark_delivered(db: Database, shipment_id: Any) -> Shipment:
     async with db.writer() as session:
         shipment = await get_or_404(session, Shipment, shipment_id, KIND, lock=True)
-        if shipment.status != ShipmentStatus.SHIPPED:
-            raise errors.InvalidStatusTransition(shipment.status, ShipmentStatus.DELIVERED,
-                                                 ["shipped"] if shipment.status == ShipmentStatus.PENDING else [])
+        await apply_transition(session, SHIPMENT, shipment, ShipmentStatus.DELIVERED)
         order = await get_or_404(session, Order, shipment.order_id, "Order", lock=True)
         if order.status == OrderStatus.SHIPPED:
-            await _transition(session, order, OrderStatus.DELIVERED)
-        shipment.status = ShipmentStatus.DELIVERED
-        shipment.delivered_at = utcnow()
-        touch(shipment)
+            await apply_transition(session, ORDER, order, OrderStatus.DELIVERED)
     return shipment
 
 
@@ -104,7 +92,7 @@ def _filtered(filters: ShipmentFilter) -> Any:
 
 
 async def list_shipments(
-    db: Database, filters: Any = None, args: CursorArgs | OffsetArgs = CursorArgs()
+    db: Database, filters: Any = None, *, args: CursorArgs | OffsetArgs
 ) -> Page[Shipment] | OffsetPage[Shipment]:
     return await page_of(db, _filtered(validate(ShipmentFilter, filters or {})), Sort(Shipment.created_at),
                          Shipment.id, args)

@@ -6,12 +6,10 @@ Token responses carry `Cache-Control: no-store` (RFC 6749 5.1) so no proxy keeps
 
 from __future__ import annotations
 
-import base64
-import binascii
 import uuid
 from datetime import datetime
 from typing import Annotated, Any
-from urllib.parse import parse_qsl, unquote
+from urllib.parse import parse_qsl
 
 import orjson
 from fastapi import APIRouter, Depends, Query, Request
@@ -19,20 +17,17 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from stateset_gateway import errors
-from stateset_gateway.auth import api_keys, tokens, users
+from stateset_gateway.auth import api_keys, oauth, tokens, users
 from stateset_gateway.auth.login_guard import guard_for
 from stateset_gateway.auth.permissions import ADMIN, ALL_PERMISSIONS
 from stateset_gateway.auth.principal import Principal
-from stateset_gateway.config import Settings
-from stateset_gateway.db.engine import Database
 from stateset_gateway.db.models.auth import ApiKey, User
-from stateset_gateway.rest_compat.common import API_PREFIX, errors_doc
+from stateset_gateway.rest_compat.common import API_PREFIX, errors_doc, get_db, get_settings
 from stateset_gateway.rest_compat.deps import OptionalPrincipal, authenticated, public, requires
 from stateset_gateway.rest_compat.envelopes import Envelope, Page, dumps, no_content, ok, page
 
 router = APIRouter(prefix=API_PREFIX, tags=["auth"], responses=errors_doc(404, 409))
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
-GRANT_TYPES = ["password", "refresh_token", "client_credentials"]
 
 
 # --- shapes ---------------------------------------------------------------------------------------
@@ -125,14 +120,6 @@ class ApiKeyCreatedOut(ApiKeyOut):
     key: str = Field(description="The key itself. Shown only in this response: store it now.")
 
 
-def _db(request: Request) -> Database:
-    return request.app.state.db  # type: ignore[no-any-return]
-
-
-def _settings(request: Request) -> Settings:
-    return request.app.state.settings  # type: ignore[no-any-return]
-
-
 def _client_ip(request: Request) -> str | None:
     return request.client.host if request.client else None
 
@@ -142,16 +129,16 @@ def _client_ip(request: Request) -> str | None:
 @router.post("/auth/register", status_code=201, dependencies=[Depends(public)],
              response_model=Envelope[TokenOut], summary="Create an account (role from [auth] registration_role) and sign in")
 async def register(body: RegisterIn, request: Request) -> Response:
-    user = await users.self_register(_db(request), _settings(request), body.email, body.password)
-    pair = await tokens.start_session(_db(request), _settings(request), user)
+    user = await users.self_register(get_db(request), get_settings(request), body.email, body.password)
+    pair = await tokens.start_session(get_db(request), get_settings(request), user)
     return ok(TokenOut.of(pair), request, status=201, headers=NO_STORE)
 
 
 @router.post("/auth/login", dependencies=[Depends(public)], response_model=Envelope[TokenOut],
              summary="Sign in with email and password")
 async def login(body: LoginIn, request: Request) -> Response:
-    settings = _settings(request)
-    pair = await users.login(_db(request), settings, guard_for(request.app.state, settings), body.email,
+    settings = get_settings(request)
+    pair = await users.login(get_db(request), settings, guard_for(request.app.state, settings), body.email,
                              body.password, client_ip=_client_ip(request))
     return ok(TokenOut.of(pair), request, headers=NO_STORE)
 
@@ -159,7 +146,7 @@ async def login(body: LoginIn, request: Request) -> Response:
 @router.post("/auth/refresh", dependencies=[Depends(public)], response_model=Envelope[TokenOut],
              summary="Trade a refresh token for a new pair (the old one is spent)")
 async def refresh(body: RefreshIn, request: Request) -> Response:
-    pair = await tokens.rotate_refresh_token(_db(request), _settings(request), body.refresh_token)
+    pair = await tokens.rotate_refresh_token(get_db(request), get_settings(request), body.refresh_token)
     return ok(TokenOut.of(pair), request, headers=NO_STORE)
 
 
@@ -168,14 +155,7 @@ async def refresh(body: RefreshIn, request: Request) -> Response:
 async def logout(request: Request, principal: OptionalPrincipal, body: LogoutIn | None = None) -> Response:
     """Public in the matrix sense because a client whose access token expired must still be able to
     log out with its refresh token; with neither credential it is 401 like any protected route."""
-    db, settings = _db(request), _settings(request)
-    refresh_token = body.refresh_token if body else None
-    if principal is None and not refresh_token:
-        raise errors.InvalidToken("Send the access token (Authorization: Bearer) or a refresh_token to log out")
-    if refresh_token:
-        await tokens.revoke_session_of_refresh_token(db, settings, refresh_token)
-    if principal is not None and principal.session_id is not None:
-        await tokens.revoke_session(db, principal.session_id, user_id=principal.user_id)
+    await tokens.logout(get_db(request), get_settings(request), principal, body.refresh_token if body else None)
     return no_content()
 
 
@@ -194,7 +174,7 @@ async def list_keys(
     page_number: Annotated[int, Query(alias="page", ge=1)] = 1,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> Response:
-    records, total = await api_keys.list_api_keys(_db(request), viewer=principal, limit=limit,
+    records, total = await api_keys.list_api_keys(get_db(request), viewer=principal, limit=limit,
                                                   offset=(page_number - 1) * limit)
     return ok(page([ApiKeyOut.of(r) for r in records], total=total, page=page_number, limit=limit), request)
 
@@ -204,7 +184,7 @@ async def list_keys(
 async def create_key(
     body: ApiKeyCreateIn, request: Request, principal: Annotated[Principal, Depends(requires("api-keys:create"))]
 ) -> Response:
-    issued = await api_keys.create_api_key(_db(request), name=body.name, permissions=body.permissions,
+    issued = await api_keys.create_api_key(get_db(request), name=body.name, permissions=body.permissions,
                                            expires_at=body.expires_at, created_by=principal)
     data = ApiKeyCreatedOut(**ApiKeyOut.of(issued.record).model_dump(), key=issued.key)
     return ok(data, request, status=201, headers=NO_STORE)
@@ -214,7 +194,7 @@ async def create_key(
 async def revoke_key(
     key_id: uuid.UUID, request: Request, principal: Annotated[Principal, Depends(requires("api-keys:delete"))]
 ) -> Response:
-    await api_keys.revoke_api_key(_db(request), key_id, revoked_by=principal)
+    await api_keys.revoke_api_key(get_db(request), key_id, revoked_by=principal)
     return no_content()
 
 
@@ -235,21 +215,10 @@ async def _token_form(request: Request) -> dict[str, str]:
     return dict(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=False))
 
 
-def _basic_client(request: Request) -> tuple[str | None, str | None]:
-    header = request.headers.get("authorization", "")
-    scheme, _, value = header.partition(" ")
-    if scheme.lower() != "basic" or not value:
-        return None, None
-    try:
-        client_id, _, secret = base64.b64decode(value.strip()).decode("utf-8").partition(":")
-    except (binascii.Error, UnicodeDecodeError):
-        raise errors.InvalidApiKey("Malformed HTTP Basic client credentials") from None
-    return unquote(client_id) or None, unquote(secret) or None
-
-
-def _oauth_body(pair: tokens.TokenPair, scope: list[str]) -> dict[str, Any]:
+def _oauth_body(granted: oauth.Grant) -> dict[str, Any]:
+    pair = granted.tokens
     body: dict[str, Any] = {"access_token": pair.access_token, "token_type": pair.token_type,
-                            "expires_in": pair.expires_in, "scope": " ".join(sorted(scope))}
+                            "expires_in": pair.expires_in, "scope": " ".join(sorted(granted.scope))}
     if pair.refresh_token:
         body["refresh_token"] = pair.refresh_token
     return body
@@ -259,7 +228,7 @@ def _oauth_body(pair: tokens.TokenPair, scope: list[str]) -> dict[str, Any]:
              summary="OAuth 2 token endpoint: password, refresh_token, client_credentials grants",
              openapi_extra={"requestBody": {"content": {"application/x-www-form-urlencoded": {"schema": {
                  "type": "object", "required": ["grant_type"], "properties": {
-                     "grant_type": {"type": "string", "enum": GRANT_TYPES},
+                     "grant_type": {"type": "string", "enum": oauth.GRANT_TYPES},
                      "username": {"type": "string"}, "password": {"type": "string"},
                      "refresh_token": {"type": "string"},
                      "client_id": {"type": "string", "description": "API key id (client_credentials)"},
@@ -269,34 +238,15 @@ async def oauth_token(request: Request) -> Response:
     """Answers the RFC 6749 token response itself (not the envelope), so stock OAuth clients work;
     errors keep the gateway's documented error shape."""
     form = await _token_form(request)
-    db, settings = _db(request), _settings(request)
-    grant = form.get("grant_type")
-    if grant == "password":
-        pair = await users.login(db, settings, guard_for(request.app.state, settings), form.get("username"),
-                                 form.get("password"), client_ip=_client_ip(request))
-        scope = sorted(tokens.role_permissions(pair.user.role)) if pair.user else []
-    elif grant == "refresh_token":
-        if not form.get("refresh_token"):
-            raise errors.ValidationFailed.field("refresh_token", "Refresh token is required")
-        pair = await tokens.rotate_refresh_token(db, settings, form["refresh_token"])
-        scope = sorted(tokens.role_permissions(pair.user.role)) if pair.user else []
-    elif grant == "client_credentials":
-        basic_id, basic_secret = _basic_client(request)
-        client_id = form.get("client_id") or basic_id
-        secret = form.get("client_secret") or basic_secret
-        if not secret:
-            raise errors.ValidationFailed.field("client_secret", "Client secret (the API key) is required")
-        key_principal = await api_keys.authenticate_api_key(db, secret)
-        if client_id and client_id not in (str(key_principal.id), key_principal.name):
-            raise errors.InvalidApiKey("client_id does not match the API key")
-        access = tokens.issue_access_token(settings, subject=key_principal.id, kind="api_key",
-                                           permissions=sorted(key_principal.permissions))
-        pair = tokens.TokenPair(access_token=access, expires_in=settings.auth.access_token_ttl_seconds)
-        scope = sorted(key_principal.permissions)
-    else:
-        message = f"grant_type must be one of: {', '.join(GRANT_TYPES)}"
-        raise errors.ValidationFailed({"grant_type": ["Grant type is required" if not grant else message]})
-    return Response(dumps(_oauth_body(pair, scope)), media_type="application/json", headers=NO_STORE)
+    settings = get_settings(request)
+    token_request = oauth.TokenRequest(
+        grant_type=form.get("grant_type"), username=form.get("username"), password=form.get("password"),
+        refresh_token=form.get("refresh_token"), client_id=form.get("client_id"),
+        client_secret=form.get("client_secret"), authorization=request.headers.get("authorization"),
+    )
+    granted = await oauth.grant(get_db(request), settings, guard_for(request.app.state, settings), token_request,
+                                client_ip=_client_ip(request))
+    return Response(dumps(_oauth_body(granted)), media_type="application/json", headers=NO_STORE)
 
 
 @router.get("/.well-known/oauth-authorization-server", dependencies=[Depends(public)],
@@ -308,7 +258,7 @@ async def oauth_metadata(request: Request) -> Response:
     metadata = {
         "issuer": f"{base}/api/v1",
         "token_endpoint": str(request.url_for("oauth_token")),
-        "grant_types_supported": GRANT_TYPES,
+        "grant_types_supported": oauth.GRANT_TYPES,
         "token_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic"],
         "response_types_supported": [],
         "scopes_supported": sorted(ALL_PERMISSIONS | {ADMIN}),

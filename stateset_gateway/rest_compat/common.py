@@ -1,5 +1,5 @@
-"""What every /api/v1 router shares, written once: the database handle, the paging parameters, the
-documented error responses, and the step from operation results to the success envelope.
+"""What every /api/v1 router shares, written once: the database handle, the settings, the paging
+parameters, the documented error responses, and the step from operation results to the success envelope.
 
 Routers stay a few lines per route: declare the permission, call one operation in `resolvers/`,
 wrap its result with `single` or `listing`. No business rule and no SQL lives here or in a router.
@@ -14,14 +14,14 @@ from fastapi import Depends, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
+from stateset_gateway.config import Settings
 from stateset_gateway.db.engine import Database
 from stateset_gateway.rest_compat import envelopes
-from stateset_gateway.resolvers.pagination import OffsetArgs, OffsetPage
+from stateset_gateway.resolvers.pagination import MAX_LIMIT, OffsetArgs, OffsetPage
 
 # Routers carry the full prefix themselves: FastAPI 0.16x applies an include_router(prefix=...) lazily,
 # so the route a request sees (and the metrics label taken from it) would lack /api/v1.
 API_PREFIX = "/api/v1"
-MAX_LIMIT = 100
 # Deep enough for any real client, small enough that page * limit stays a 64-bit OFFSET everywhere.
 MAX_PAGE = 1_000_000
 
@@ -32,6 +32,14 @@ def get_db(request: Request) -> Database:
 
 
 DB = Annotated[Database, Depends(get_db)]
+
+
+def get_settings(request: Request) -> Settings:
+    """The application's settings; routes hand operations the business settings they need."""
+    return request.app.state.settings  # type: ignore[no-any-return]
+
+
+AppSettings = Annotated[Settings, Depends(get_settings)]
 
 
 def paging(

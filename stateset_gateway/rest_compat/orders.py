@@ -13,7 +13,16 @@ from stateset_gateway.db.models import OrderStatus
 from stateset_gateway.resolvers import orders
 from stateset_gateway.resolvers.inputs import OrderCreate, OrderLineInput, OrderSortField, OrderUpdate
 from stateset_gateway.rest_compat import envelopes
-from stateset_gateway.rest_compat.common import API_PREFIX, DB, Paging, errors_doc, listing, listing_of, single
+from stateset_gateway.rest_compat.common import (
+    API_PREFIX,
+    DB,
+    AppSettings,
+    Paging,
+    errors_doc,
+    listing,
+    listing_of,
+    single,
+)
 from stateset_gateway.rest_compat.deps import requires
 from stateset_gateway.rest_compat.envelopes import Envelope, Page, no_content
 from stateset_gateway.rest_compat.models import (
@@ -52,10 +61,11 @@ async def list_orders(
 
 @router.post("", status_code=201, response_model=Envelope[OrderOut], responses=errors_doc(404, 422),
              dependencies=[Depends(requires("orders:create"))])
-async def create_order(request: Request, db: DB, body: OrderCreate) -> Response:
+async def create_order(request: Request, db: DB, settings: AppSettings, body: OrderCreate) -> Response:
     """Prices come from the catalogue and every line's stock is reserved, or nothing is written
     (422 INSUFFICIENT_INVENTORY with product_id/requested/available)."""
-    return single(request, OrderOut, await orders.create_order(db, body), status=201)
+    order = await orders.create_order(db, body, default_currency=settings.business.default_currency)
+    return single(request, OrderOut, order, status=201)
 
 
 @router.get("/by-number/{order_number}", response_model=Envelope[OrderOut], responses=errors_doc(404),

@@ -42,7 +42,7 @@ async def create_product(request: Request, db: DB, body: ProductCreate) -> Respo
 @router.get("/{product_id}", response_model=Envelope[ProductOut], responses=errors_doc(404),
             dependencies=[Depends(requires("products:read"))])
 async def get_product(request: Request, db: DB, product_id: uuid.UUID) -> Response:
-    return single(request, ProductOut, await products.get_product(db, product_id))
+    return single(request, ProductOut, await products.get_product(db, id=product_id))
 
 
 @router.put("/{product_id}", response_model=Envelope[ProductOut], responses=errors_doc(404, 409),

@@ -14,7 +14,7 @@ from stateset_gateway.db.engine import Database
 from stateset_gateway.db.models import Return, ReturnStatus
 from stateset_gateway.resolvers import returns
 from stateset_gateway.resolvers.inputs import ReturnCreate
-from stateset_gateway.rest_compat.common import API_PREFIX, DB, Paging, errors_doc, listing, single
+from stateset_gateway.rest_compat.common import API_PREFIX, DB, AppSettings, Paging, errors_doc, listing, single
 from stateset_gateway.rest_compat.deps import requires
 from stateset_gateway.rest_compat.envelopes import Envelope, Page
 from stateset_gateway.rest_compat.models import ReturnOut
@@ -33,9 +33,10 @@ async def list_returns(
 
 @router.post("", status_code=201, response_model=Envelope[ReturnOut], responses=errors_doc(404, 422),
              dependencies=[Depends(requires("returns:create"))])
-async def create_return(request: Request, db: DB, body: ReturnCreate) -> Response:
+async def create_return(request: Request, db: DB, settings: AppSettings, body: ReturnCreate) -> Response:
     """For a delivered order, within the return window (else 422 RETURN_WINDOW_EXPIRED)."""
-    return single(request, ReturnOut, await returns.create_return(db, body), status=201)
+    ret = await returns.create_return(db, body, return_window_days=settings.business.return_window_days)
+    return single(request, ReturnOut, ret, status=201)
 
 
 @router.get("/{return_id}", response_model=Envelope[ReturnOut], responses=errors_doc(404),

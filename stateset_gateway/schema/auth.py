@@ -190,12 +190,7 @@ class AuthMutations:
     async def logout(self, info: Info[Any, Any], refresh_token: str | None = None) -> bool:
         ctx = _ctx(info)
         principal = await principal_for_request(ctx.request)
-        if principal is None and not refresh_token:
-            raise errors.InvalidToken("Send the access token (Authorization: Bearer) or a refreshToken to log out")
-        if refresh_token:
-            await tokens.revoke_session_of_refresh_token(ctx.db, ctx.settings, refresh_token)
-        if principal is not None and principal.session_id is not None:
-            await tokens.revoke_session(ctx.db, principal.session_id, user_id=principal.user_id)
+        await tokens.logout(ctx.db, ctx.settings, principal, refresh_token, refresh_token_field="refreshToken")
         return True
 
     @strawberry.mutation(extensions=requires("api-keys:create"),

@@ -10,7 +10,7 @@ import strawberry
 from strawberry.types import Info
 
 from stateset_gateway.db import models
-from stateset_gateway.resolvers.pagination import CursorArgs, Page
+from stateset_gateway.resolvers.pagination import CursorArgs, Page, PageLimits
 from stateset_gateway.schema.context import Context
 from stateset_gateway.schema.permissions import requires
 
@@ -88,8 +88,16 @@ class Connection(Generic[T]):
         return await self.counter()
 
 
-def cursor_args(first: int | None, after: str | None, last: int | None, before: str | None) -> CursorArgs:
-    return CursorArgs(first=first, after=after, last=last, before=before)
+def cursor_args(info: GqlInfo, first: int | None, after: str | None, last: int | None,
+                before: str | None) -> CursorArgs:
+    """A connection's arguments with the page sizes the GraphQL settings allow."""
+    return CursorArgs(first=first, after=after, last=last, before=before, limits=page_limits(info))
+
+
+def page_limits(info: GqlInfo) -> PageLimits:
+    """The page sizes the GraphQL settings allow."""
+    cfg = info.context.settings.graphql
+    return PageLimits(default_size=cfg.default_page_size, max_size=cfg.max_page_size)
 
 
 def to_input(value: Any) -> dict[str, Any]:

@@ -29,7 +29,7 @@ class CustomerQueries:
         after: str | None = None, last: int | None = None, before: str | None = None,
     ) -> Connection[Customer]:
         db, filters = info.context.db, to_input(filter)
-        page = await ops.list_customers(db, filters, cursor_args(first, after, last, before))
+        page = await ops.list_customers(db, filters, args=cursor_args(info, first, after, last, before))
         return Connection(page=page, counter=lambda: ops.count_customers(db, filters))
 
 

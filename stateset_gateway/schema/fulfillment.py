@@ -37,7 +37,8 @@ class FulfillmentQueries:
     ) -> Connection[Shipment]:
         db = info.context.db
         filters = {k: v for k, v in {"order_id": order_id, "status": status and status.value}.items() if v}
-        page = await shipment_ops.list_shipments(db, filters, cursor_args(first, after, last, before))
+        args = cursor_args(info, first, after, last, before)
+        page = await shipment_ops.list_shipments(db, filters, args=args)
         return Connection(page=page, counter=lambda: shipment_ops.count_shipments(db, filters))
 
     @query("returns:read", name="return")
@@ -51,7 +52,8 @@ class FulfillmentQueries:
     ) -> Connection[Return]:
         db = info.context.db
         filters = {k: v for k, v in {"order_id": order_id, "status": status and status.value}.items() if v}
-        page = await return_ops.list_returns(db, filters, cursor_args(first, after, last, before))
+        args = cursor_args(info, first, after, last, before)
+        page = await return_ops.list_returns(db, filters, args=args)
         return Connection(page=page, counter=lambda: return_ops.count_returns(db, filters))
 
 
@@ -71,7 +73,9 @@ class FulfillmentMutations:
 
     @mutation("returns:create")
     async def create_return(self, info: GqlInfo, input: CreateReturnInput) -> Return:
-        return await return_ops.create_return(info.context.db, to_input(input))
+        ctx = info.context
+        return await return_ops.create_return(ctx.db, to_input(input),
+                                              return_window_days=ctx.settings.business.return_window_days)
 
     @mutation("returns:approve")
     async def approve_return(self, info: GqlInfo, id: strawberry.ID) -> Return:

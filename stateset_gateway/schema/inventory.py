@@ -21,7 +21,7 @@ class InventoryQueries:
         db = info.context.db
         filters = {k: v for k, v in {"product_id": product_id, "location_id": location_id,
                                      "low_stock": low_stock}.items() if v is not None}
-        page = await ops.list_levels(db, filters, cursor_args(first, after, last, before))
+        page = await ops.list_levels(db, filters, args=cursor_args(info, first, after, last, before))
         return Connection(page=page, counter=lambda: ops.count_levels(db, filters))
 
     @query("inventory:read")
@@ -34,7 +34,7 @@ class InventoryQueries:
         first: int | None = None, after: str | None = None,
     ) -> Connection[Reservation]:
         page = await ops.list_reservations(info.context.db, product_id=product_id, order_id=order_id,
-                                           args=cursor_args(first, after, None, None))
+                                           args=cursor_args(info, first, after, None, None))
         return Connection(page=page, counter=None)
 
 

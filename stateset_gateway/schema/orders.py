@@ -42,7 +42,7 @@ class OrderQueries:
         db, filters = info.context.db, to_input(filter)
         sort = sort or OrderSort()
         page = await ops.list_orders(db, filters, sort_by=sort.field.value, sort_order=sort.direction.value,
-                                     args=cursor_args(first, after, last, before))
+                                     args=cursor_args(info, first, after, last, before))
         return Connection(page=page, counter=lambda: ops.count_orders(db, filters))
 
 
@@ -50,7 +50,9 @@ class OrderQueries:
 class OrderMutations:
     @mutation("orders:create", description="Create an order, reserving stock for every line, or fail whole.")
     async def create_order(self, info: GqlInfo, input: CreateOrderInput) -> Order:
-        return await ops.create_order(info.context.db, to_input(input))
+        ctx = info.context
+        currency = ctx.settings.business.default_currency
+        return await ops.create_order(ctx.db, to_input(input), default_currency=currency)
 
     @mutation("orders:update")
     async def update_order(self, info: GqlInfo, id: strawberry.ID, input: UpdateOrderInput) -> Order:

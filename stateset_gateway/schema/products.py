@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import strawberry
 
-from stateset_gateway import errors
 from stateset_gateway.resolvers import products as ops
 from stateset_gateway.schema.common import Connection, GqlInfo, cursor_args, mutation, query, to_input
 from stateset_gateway.schema.inputs import CreateProductInput, ProductFilter, UpdateProductInput
@@ -17,11 +16,7 @@ class ProductQueries:
     async def product(
         self, info: GqlInfo, id: strawberry.ID | None = None, sku: str | None = None
     ) -> Product | None:
-        if (id is None) == (sku is None):
-            raise errors.ValidationFailed.field("id", "Pass exactly one of id or sku")
-        if sku is not None:
-            return await ops.get_product_by_sku(info.context.db, sku)
-        return await ops.get_product(info.context.db, id)
+        return await ops.get_product(info.context.db, id=id, sku=sku)
 
     @query("products:read")
     async def products(
@@ -29,7 +24,7 @@ class ProductQueries:
         after: str | None = None, last: int | None = None, before: str | None = None,
     ) -> Connection[Product]:
         db, filters = info.context.db, to_input(filter)
-        page = await ops.list_products(db, filters, cursor_args(first, after, last, before))
+        page = await ops.list_products(db, filters, args=cursor_args(info, first, after, last, before))
         return Connection(page=page, counter=lambda: ops.count_products(db, filters))
 
 

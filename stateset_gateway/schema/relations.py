@@ -23,8 +23,8 @@ import strawberry
 from strawberry.types.field import StrawberryField
 
 from stateset_gateway.db.engine import Database
-from stateset_gateway.resolvers.pagination import Page
-from stateset_gateway.schema.common import Connection, GqlInfo
+from stateset_gateway.resolvers.pagination import Page, PageLimits
+from stateset_gateway.schema.common import Connection, GqlInfo, page_limits
 from stateset_gateway.schema.context import BatchLoad
 from stateset_gateway.schema.permissions import relation_requires
 
@@ -36,8 +36,8 @@ class PageLoad(Protocol):
     """Builds one parent's page of a connection (e.g. `resolvers.orders.customer_orders_page`)."""
 
     def __call__(
-        self, db: Database, key: Any, first: int | None, after: str | None, *, default_page_size: int,
-        max_page_size: int, load_first_page: Callable[[Any], Awaitable[list[Any]]],
+        self, db: Database, key: Any, first: int | None, after: str | None, *, limits: PageLimits,
+        load_first_page: Callable[[Any], Awaitable[list[Any]]],
     ) -> Awaitable[Page[Any]]:
         ...
 
@@ -129,9 +129,7 @@ def connection(
         root: strawberry.Parent[Any], info: GqlInfo, first: int | None = None, after: str | None = None
     ) -> Connection[Any]:
         ctx, parent = info.context, getattr(root, declared.key)
-        limits = ctx.settings.graphql
-        built = await page(ctx.db, parent, first, after, default_page_size=limits.default_page_size,
-                           max_page_size=limits.max_page_size,
+        built = await page(ctx.db, parent, first, after, limits=page_limits(info),
                            load_first_page=ctx.loaders[declared.loader].load)
         count_loader = ctx.loaders[count]
         return Connection(page=built, counter=lambda: count_loader.load(parent))

@@ -89,6 +89,19 @@ async def test_product_crud_by_sku_and_duplicate_sku(gql: GraphQLClient) -> None
     assert (await gql.post('{ product(sku: "TEE-1") { id } }')).json()["data"] == {"product": None}
 
 
+async def test_product_takes_exactly_one_of_id_or_sku(gql: GraphQLClient) -> None:
+    p = await f.product(gql, sku="ONE-1")
+    for query, variables in (("{ product { id } }", {}),
+                             ('query($id: ID!) { product(id: $id, sku: "ONE-1") { id } }', {"id": p["id"]})):
+        err = await gql.error(query, variables)
+        assert (err["extensions"]["code"], err["extensions"]["status"]) == ("VALIDATION_ERROR", 400)
+        assert err["extensions"]["details"] == {"id": ["Pass exactly one of id or sku"]}
+    by_id = await gql("query($id: ID!) { product(id: $id) { sku } }", {"id": p["id"]})
+    assert by_id["product"] == {"sku": "ONE-1"}
+    missing = await gql.error('{ product(sku: "NOPE") { id } }')
+    assert missing["extensions"]["code"] == "NOT_FOUND"
+
+
 async def test_product_with_orders_is_archived_not_erased(gql: GraphQLClient) -> None:
     c = await f.customer(gql)
     p, _ = await f.stocked_product(gql)

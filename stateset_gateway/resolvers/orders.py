@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import exc as sa_exc
@@ -37,6 +36,8 @@ from stateset_gateway.resolvers.orders_rules import (
     HOLDS_STOCK,
     check_transition,
     fulfillment_for,
+    line_total,
+    order_totals,
     payment_for,
 )
 from stateset_gateway.resolvers.pagination import (
@@ -50,7 +51,6 @@ from stateset_gateway.resolvers.pagination import (
 )
 
 KIND = "Order"
-CENT = Decimal("0.01")
 
 
 def new_order_number() -> str:
@@ -83,8 +83,8 @@ async def _products(session: AsyncSession, lines: list[OrderLineInput]) -> dict[
 
 
 def _recompute_totals(order: Order, items: list[OrderItem]) -> None:
-    order.subtotal = sum((item.line_total for item in items), Decimal("0.00")).quantize(CENT)
-    order.total = (order.subtotal + order.tax_total + order.shipping_total - order.discount_total).quantize(CENT)
+    order.subtotal, order.total = order_totals((item.line_total for item in items), tax=order.tax_total,
+                                               shipping=order.shipping_total, discount=order.discount_total)
 
 
 async def create_order(db: Database, data: Any) -> Order:
@@ -109,7 +109,7 @@ async def create_order(db: Database, data: Any) -> Order:
             OrderItem(order_id=order.id, product_id=line.product_id, sku=products[line.product_id].sku,
                       name=products[line.product_id].name, quantity=line.quantity,
                       unit_price=products[line.product_id].price,
-                      line_total=(products[line.product_id].price * line.quantity).quantize(CENT))
+                      line_total=line_total(products[line.product_id].price, line.quantity))
             for line in payload.items
         ]
         _recompute_totals(order, items)
@@ -230,7 +230,7 @@ async def add_order_item(db: Database, order_id: Any, data: Any) -> Order:
         items = list((await session.scalars(select(OrderItem).where(OrderItem.order_id == order.id))).all())
         item = OrderItem(order_id=order.id, product_id=product.id, sku=product.sku, name=product.name,
                          quantity=line.quantity, unit_price=product.price,
-                         line_total=(product.price * line.quantity).quantize(CENT))
+                         line_total=line_total(product.price, line.quantity))
         session.add(item)
         await inventory.reserve_lines(session, [inventory.Line(product.id, line.quantity, line.location_id)],
                                       order_id=order.id)

@@ -1,6 +1,10 @@
-"""The order state machine (CONTRACT section 4) and the payment/fulfillment states each status implies."""
+"""The order state machine (CONTRACT section 4), the payment/fulfillment states each status implies,
+and how an order's lines add up to its totals."""
 
 from __future__ import annotations
+
+from collections.abc import Iterable
+from decimal import Decimal
 
 from stateset_gateway import errors
 from stateset_gateway.db.models import FulfillmentStatus, OrderStatus, PaymentStatus
@@ -20,6 +24,7 @@ TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
 FULFILLED = frozenset({S.SHIPPED, S.DELIVERED})
 # Orders whose stock is still held by active reservations.
 HOLDS_STOCK = frozenset({S.PENDING, S.CONFIRMED, S.PROCESSING, S.ON_HOLD})
+CENT = Decimal("0.01")
 
 
 def allowed_next(current: str) -> list[str]:
@@ -53,3 +58,14 @@ def fulfillment_for(status: str) -> str:
     if status == S.REFUNDED:
         return FulfillmentStatus.RETURNED
     return FulfillmentStatus.UNFULFILLED
+
+
+def line_total(unit_price: Decimal, quantity: int) -> Decimal:
+    return (unit_price * quantity).quantize(CENT)
+
+
+def order_totals(line_totals: Iterable[Decimal], *, tax: Decimal, shipping: Decimal,
+                 discount: Decimal) -> tuple[Decimal, Decimal]:
+    """(subtotal, total) of an order with these line totals and charges."""
+    subtotal = sum(line_totals, Decimal("0.00")).quantize(CENT)
+    return subtotal, (subtotal + tax + shipping - discount).quantize(CENT)

@@ -171,15 +171,14 @@ async def seed(db: Database, size: SeedSize, *, rng_seed: int = 7, progress: Pro
                   "code": code, "name": name, "created_at": now} for code, name in LOCATIONS]
     new_locations = [loc for loc in locations if loc["code"] not in existing.locations]
 
-    # [on_hand, reserved] per (product, location), as inventory.take works on them; also by product,
-    # so that reserving a line looks at that product's levels only. Stock is large enough that most
-    # open orders' reservations fit; a location short of one first receives what it lacks.
-    stock: dict[tuple[uuid.UUID, uuid.UUID], list[int]] = {}
-    levels_of: dict[uuid.UUID, dict[tuple[uuid.UUID, uuid.UUID], list[int]]] = {}
-    for p in products:
-        for loc in locations:
-            level = [rng.randrange(50, 500) + size.orders // max(size.products, 1) * 3, 0]
-            stock[(p["id"], loc["id"])] = levels_of.setdefault(p["id"], {})[(p["id"], loc["id"])] = level
+    # Each product's {(product, location): [on_hand, reserved]}, the levels inventory.take reserves
+    # from. Stock is large enough that most open orders' reservations fit; a location short of one
+    # first receives what it lacks.
+    levels: dict[uuid.UUID, dict[tuple[uuid.UUID, uuid.UUID], list[int]]] = {
+        p["id"]: {(p["id"], loc["id"]): [rng.randrange(50, 500) + size.orders // max(size.products, 1) * 3, 0]
+                  for loc in locations}
+        for p in products
+    }
     orders, items, reservations, shipments = [], [], [], []
     statuses = list(STATUS_WEIGHTS)
     weights = list(STATUS_WEIGHTS.values())
@@ -201,9 +200,9 @@ async def seed(db: Database, size: SeedSize, *, rng_seed: int = 7, progress: Pro
                           "sku": product["sku"], "name": product["name"], "quantity": qty,
                           "unit_price": product["price"], "line_total": line, "created_at": created})
             if status in HOLDS_STOCK:
-                level = stock[(product["id"], location["id"])]
+                level = levels[product["id"]][(product["id"], location["id"])]
                 level[0] = max(level[0], level[1] + qty)
-                for taken_at, taken in take(levels_of[product["id"]], Line(product["id"], qty, location["id"])):
+                for taken_at, taken in take(levels[product["id"]], Line(product["id"], qty, location["id"])):
                     reservations.append({"id": uuid.UUID(int=rng.getrandbits(128), version=4),
                                          "product_id": product["id"], "location_id": taken_at, "quantity": taken,
                                          "status": ReservationStatus.ACTIVE, "order_id": order_id,
@@ -237,7 +236,8 @@ async def seed(db: Database, size: SeedSize, *, rng_seed: int = 7, progress: Pro
         seen.add(order["order_number"])
     balances = [{"id": uuid.UUID(int=rng.getrandbits(128), version=4), "product_id": pid, "location_id": lid,
                  "on_hand": on_hand, "reserved": reserved, "reorder_point": 10,
-                 "created_at": now, "updated_at": now, "version": 1} for (pid, lid), (on_hand, reserved) in stock.items()]
+                 "created_at": now, "updated_at": now, "version": 1}
+                for of_product in levels.values() for (pid, lid), (on_hand, reserved) in of_product.items()]
 
     async with db.writer() as session:
         conn = await session.connection()

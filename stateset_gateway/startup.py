@@ -26,7 +26,8 @@ async def prepare(db: Database, settings: Settings, *, demo: bool) -> list[str]:
             lines.append(f"Warning: {len(status.pending)} migration(s) pending; run `stateset-cli migrate up`.")
     if demo and await demo_data.is_empty(db):
         report = await demo_data.seed(db, demo_data.SeedSize(customers=50, products=20, orders=200))
-        lines.append(f"Demo data: {report.customers} customers, {report.products} products, {report.orders} orders.")
+        lines.append(f"Demo data: {report.customers} customers, {report.products} products, "
+                     f"{report.orders} orders.")
     if settings.is_development and schema_ready:  # a new user can query at once; never in production
         lines.extend(await ensure_development_key(db, settings))
     return lines

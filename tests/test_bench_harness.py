@@ -70,8 +70,8 @@ async def test_the_probe_reports_each_requests_statements_and_the_product_does_n
     app: Any, client: httpx.AsyncClient, admin_headers: dict[str, str]
 ) -> None:
     query = {"query": "{ orders(first: 5) { nodes { id items { id } } } }"}
-    probed = httpx.AsyncClient(transport=httpx.ASGITransport(app=StatementCounter(app)), base_url="http://testserver")
-    async with probed:
+    transport = httpx.ASGITransport(app=StatementCounter(app))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as probed:
         answered = await probed.post("/graphql", json=query, headers=admin_headers)
         rest = await probed.get("/api/v1/orders", headers=admin_headers)
     assert answered.status_code == 200 and "errors" not in answered.json()

@@ -204,10 +204,10 @@ async def seed(db: Database, size: SeedSize, *, rng_seed: int = 7, progress: Pro
                 level[0] = max(level[0], level[1] + qty)
                 for taken_at, taken in take(levels[product["id"]], Line(product["id"], qty, location["id"])):
                     reservations.append({"id": uuid.UUID(int=rng.getrandbits(128), version=4),
-                                         "product_id": product["id"], "location_id": taken_at, "quantity": taken,
-                                         "status": ReservationStatus.ACTIVE, "order_id": order_id,
-                                         "reference": None, "created_at": created, "updated_at": created,
-                                         "version": 1})
+                                         "product_id": product["id"], "location_id": taken_at,
+                                         "quantity": taken, "status": ReservationStatus.ACTIVE,
+                                         "order_id": order_id, "reference": None, "created_at": created,
+                                         "updated_at": created, "version": 1})
         goods = sum(line_totals, Decimal("0.00"))  # the demo charges 5% shipping and 8% tax on it
         shipping, tax = (goods * Decimal("0.05")).quantize(CENT), (goods * Decimal("0.08")).quantize(CENT)
         subtotal, total = order_totals(line_totals, tax=tax, shipping=shipping, discount=Decimal("0.00"))

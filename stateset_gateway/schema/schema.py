@@ -19,7 +19,8 @@ QUERIES: tuple[type, ...] = (
     AuthQueries, CustomerQueries, ProductQueries, InventoryQueries, OrderQueries, FulfillmentQueries,
 )
 MUTATIONS: tuple[type, ...] = (
-    AuthMutations, CustomerMutations, ProductMutations, InventoryMutations, OrderMutations, FulfillmentMutations,
+    AuthMutations, CustomerMutations, ProductMutations, InventoryMutations, OrderMutations,
+    FulfillmentMutations,
 )
 
 Query = merge_types("Query", QUERIES)

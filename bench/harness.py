@@ -2,8 +2,9 @@
 
 Steps: CREATE DATABASE (a new name per run) -> `stateset-cli seed` (migrates first) -> VACUUM ANALYZE ->
 an admin API key -> the bare FastAPI reference (bench/refapp.py) under uvicorn, measured with the floor
-request -> the gateway (`stateset-cli serve`, STATESET_BENCH=1 so responses carry the SQL statement
-count) -> each workload from a separate load process (bench/load.py) -> DROP DATABASE (unless --keep).
+request -> the gateway, served as `stateset-cli serve` serves it but wrapped so that responses carry
+the SQL statement count (bench/serve.py) -> each workload from a separate load process (bench/load.py)
+-> DROP DATABASE (unless --keep).
 Everything listens on 127.0.0.1 only; every workload is bounded by a request count and a time limit.
 """
 
@@ -25,6 +26,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+import asyncpg
+import httpx
+from sqlalchemy import String, cast, func, select
+
+from stateset_gateway.auth.api_keys import create_api_key
+from stateset_gateway.config import load_settings
+from stateset_gateway.db.engine import Database
+from stateset_gateway.db.models import Customer, InventoryBalance, Order, Product
+from stateset_gateway.resolvers.pagination import encode_cursor
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -354,8 +365,6 @@ class Server:
                                      start_new_session=True, preexec_fn=_pinned("server"))
 
     def wait_ready(self, timeout: float = 90.0) -> None:
-        import httpx
-
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -430,8 +439,6 @@ def run_load(requests: list[str], port: int, opts: Options, *, max_requests: int
 # ---- the database ---------------------------------------------------------------------------------
 
 async def _admin(pg_url: str, sql: str) -> None:
-    import asyncpg
-
     conn = await asyncpg.connect(pg_url + "/postgres")
     try:
         await conn.execute(sql)
@@ -450,14 +457,6 @@ class Fixtures:
 
 
 async def prepare_fixtures(database_url: str, deep_offset: int) -> Fixtures:
-    from sqlalchemy import String, cast, func, select
-
-    from stateset_gateway.auth.api_keys import create_api_key
-    from stateset_gateway.config import load_settings
-    from stateset_gateway.db.engine import Database
-    from stateset_gateway.db.models import Customer, InventoryBalance, Order, Product
-    from stateset_gateway.resolvers.pagination import encode_cursor
-
     db = Database(load_settings(database_url=database_url))
     try:
         issued = await create_api_key(db, name=f"bench {datetime.now(UTC):%Y-%m-%d %H:%M}", permissions=["admin:*"])
@@ -502,8 +501,6 @@ def seed_database(opts: Options, database_url: str, env: dict[str, str]) -> None
 
 
 async def _admin_db(database_url: str, sql: str) -> None:
-    import asyncpg
-
     conn = await asyncpg.connect(database_url)
     try:
         await conn.execute(sql)
@@ -544,8 +541,6 @@ def measure_in_rounds(plan: Sequence[tuple[str, Server, str]], opts: Options) ->
 
 def statements_by_page_size(port: int, api_key: str) -> list[tuple[str, int, int | None]]:
     """One request each at several page sizes: the statement count must not grow with the page."""
-    import httpx
-
     rows = []
     with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers={"X-API-Key": api_key}, timeout=30) as client:
         for size in (10, 50, 100):
@@ -565,8 +560,6 @@ def _header_int(response: Any) -> int | None:
 
 
 def check_deep_cursor(port: int, fx: Fixtures) -> None:
-    import httpx
-
     r = httpx.post(f"http://127.0.0.1:{port}/graphql", headers={"X-API-Key": fx.api_key}, timeout=30,
                    json={"query": "query($after: String) { orders(first: 1, after: $after) { nodes { id } } }",
                          "variables": {"after": fx.deep_cursor}})
@@ -616,9 +609,8 @@ def run(opts: Options) -> int:
 
         port = (opts.port + 1) if opts.port else free_port()
         gw_env = {**env, "APP__DATABASE_URL": database_url, "APP__HOST": "127.0.0.1", "APP__PORT": str(port),
-                  "APP__SERVER__WORKERS": str(opts.workers), "APP__RATE_LIMIT": "1000000000/minute",
-                  "STATESET_BENCH": "1"}
-        gateway = Server("gateway", [sys.executable, "-m", "stateset_gateway.cli", "serve"], gw_env, port,
+                  "APP__SERVER__WORKERS": str(opts.workers), "APP__RATE_LIMIT": "1000000000/minute"}
+        gateway = Server("gateway", [sys.executable, "-m", "bench.serve"], gw_env, port,
                          "/health", workdir / "gateway.log")
         ref: Server | None = None
         try:

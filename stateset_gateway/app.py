@@ -105,8 +105,4 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             expose_headers=["X-Request-ID", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset",
                             "Retry-After", "Idempotent-Replayed"],
         )
-    from stateset_gateway import bench_probe
-
-    if bench_probe.enabled():  # benchmark runs only: SQL statements per request in a response header
-        app.add_middleware(bench_probe.StatementCounter)
     return app

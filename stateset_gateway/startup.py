@@ -1,12 +1,14 @@
 """What `serve` does before it listens: bring the schema up to date, add demo data on request, and
 in development print an admin API key (auth.dev_key).
 
-Kept apart from the CLI so extensions (the development API key, later) hook in one place.
+Kept apart from the CLI's process handling, so tests call it in-process and each step has one place.
 """
 
 from __future__ import annotations
 
+from stateset_gateway.auth.dev_key import ensure_development_key
 from stateset_gateway.config import Settings
+from stateset_gateway.db import demo as demo_data
 from stateset_gateway.db import migrate
 from stateset_gateway.db.engine import Database
 
@@ -22,15 +24,10 @@ async def prepare(db: Database, settings: Settings, *, demo: bool) -> list[str]:
         if not status.up_to_date:
             schema_ready = False
             lines.append(f"Warning: {len(status.pending)} migration(s) pending; run `stateset-cli migrate up`.")
-    if demo:
-        from stateset_gateway.seed import SeedSize, is_empty, seed
-
-        if await is_empty(db):
-            report = await seed(db, SeedSize(customers=50, products=20, orders=200))
-            lines.append(f"Demo data: {report.customers} customers, {report.products} products, "
-                         f"{report.orders} orders.")
+    if demo and await demo_data.is_empty(db):
+        report = await demo_data.seed(db, demo_data.SeedSize(customers=50, products=20, orders=200))
+        lines.append(f"Demo data: {report.customers} customers, {report.products} products, "
+                     f"{report.orders} orders.")
     if settings.is_development and schema_ready:  # a new user can query at once; never in production
-        from stateset_gateway.auth.dev_key import ensure_development_key
-
         lines.extend(await ensure_development_key(db, settings))
     return lines

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import httpx
@@ -10,7 +11,9 @@ from typer.testing import CliRunner
 
 from stateset_gateway import startup
 from stateset_gateway.auth.dev_key import key_path
+from stateset_gateway.cli import app as cli
 from stateset_gateway.config import Settings, load_settings
+from stateset_gateway.db import migrate
 from stateset_gateway.db.engine import Database
 
 
@@ -48,13 +51,7 @@ async def test_no_dev_key_outside_development(database_url: str, db: Database) -
     assert not any("API key" in line for line in lines)
 
 
-@pytest.mark.sqlite_only
 def test_cli_create_list_revoke(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import asyncio
-
-    from stateset_gateway.cli import app
-    from stateset_gateway.db import migrate
-
     url = f"sqlite:///{tmp_path / 'cli.db'}"
     monkeypatch.setenv("APP__DATABASE_URL", url)
 
@@ -65,21 +62,21 @@ def test_cli_create_list_revoke(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
 
     asyncio.run(migrate_up())
     runner = CliRunner()
-    created = runner.invoke(app, ["auth", "api-keys", "create", "--name", "New Key",
+    created = runner.invoke(cli, ["auth", "api-keys", "create", "--name", "New Key",
                                   "--permissions", "orders:read,orders:create"])
     assert created.exit_code == 0, created.output
     key = created.output.strip().splitlines()[-1]
     assert key.startswith("sk_") and len(key) >= 35
 
-    listed = runner.invoke(app, ["auth", "api-keys", "list"])
+    listed = runner.invoke(cli, ["auth", "api-keys", "list"])
     assert listed.exit_code == 0 and "New Key" in listed.output and key not in listed.output
     key_id = listed.output.split()[0]
 
-    unknown = runner.invoke(app, ["auth", "api-keys", "create", "--name", "x", "--permissions", "orders:fly"])
+    unknown = runner.invoke(cli, ["auth", "api-keys", "create", "--name", "x", "--permissions", "orders:fly"])
     assert unknown.exit_code == 2
     assert "Unknown permission(s): orders:fly" in unknown.output and "orders:read" in unknown.output
 
-    revoked = runner.invoke(app, ["auth", "api-keys", "revoke", key_id])
+    revoked = runner.invoke(cli, ["auth", "api-keys", "revoke", key_id])
     assert revoked.exit_code == 0, revoked.output
-    assert "No active API keys" in runner.invoke(app, ["auth", "api-keys", "list"]).output
-    assert "revoked" in runner.invoke(app, ["auth", "api-keys", "list", "--all"]).output
+    assert "No active API keys" in runner.invoke(cli, ["auth", "api-keys", "list"]).output
+    assert "revoked" in runner.invoke(cli, ["auth", "api-keys", "list", "--all"]).output

@@ -1,10 +1,14 @@
-"""The benchmark harness's own logic (no database, no servers, nothing timed)."""
+"""The benchmark harness's own logic (nothing timed), and the probe it serves the gateway with."""
 
 from __future__ import annotations
 
+from typing import Any
+
+import httpx
 import pytest
 
 from bench.harness import Result, combine_rounds, format_ratios, format_table, http_request, parse_args, ratios
+from bench.probe import StatementCounter
 
 
 def test_defaults_are_the_documented_size() -> None:
@@ -60,3 +64,20 @@ def test_rounds_combine_to_medians_and_the_floor_ratio_is_paired_round_by_round(
     got = {what: value for what, value, _ in ratios([ref, floor])}
     assert got["req/s: floor (5) / bare FastAPI (ref)"] == pytest.approx(0.8)  # median of 0.80, 0.80, 0.75
     assert "by round (3 alternating rounds" in format_ratios([ref, floor]) and "0.75" in format_ratios([ref, floor])
+
+
+async def test_the_probe_reports_each_requests_statements_and_the_product_does_not(
+    app: Any, client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    query = {"query": "{ orders(first: 5) { nodes { id items { id } } } }"}
+    transport = httpx.ASGITransport(app=StatementCounter(app))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as probed:
+        answered = await probed.post("/graphql", json=query, headers=admin_headers)
+        rest = await probed.get("/api/v1/orders", headers=admin_headers)
+    assert answered.status_code == 200 and "errors" not in answered.json()
+    assert int(answered.headers["x-bench-sql-statements"]) >= 1  # at least the page itself
+    assert int(answered.headers["x-bench-db-checkouts"]) >= 1
+    assert rest.status_code == 200 and int(rest.headers["x-bench-sql-statements"]) >= 1
+
+    plain = await client.post("/graphql", json=query, headers=admin_headers)
+    assert plain.status_code == 200 and "x-bench-sql-statements" not in plain.headers

@@ -76,32 +76,59 @@ async def test_migrate_status_up_down_then_seed(fresh_url: str) -> None:
         assert "Seeded 20 customers, 5 products in 3 locations, 50 orders" in seeded.stdout
         assert (await migrate.status(db.engine)).up_to_date  # seed migrates a database that is behind
 
-        async with db.reader() as session:
-            async def count(sql: str) -> int:
-                return int((await session.execute(text(sql))).scalar_one())
+        await _assert_seeded(db, customers=20, products=5, orders=50)
+    finally:
+        await db.dispose()
 
-            assert await count("SELECT count(*) FROM customers") == 20
-            assert await count("SELECT count(*) FROM products") == 5
-            assert await count("SELECT count(*) FROM inventory_locations") == 3
-            assert await count("SELECT count(*) FROM orders") == 50
-            assert await count("SELECT count(*) FROM order_items") >= 50
-            statuses = {row[0] for row in (await session.execute(text("SELECT DISTINCT status FROM orders")))}
-            assert statuses == {s.value for s in OrderStatus}
 
-            # Stock held for open orders is exactly what the active reservations say, per balance.
-            rows = (await session.execute(text(
-                "SELECT b.on_hand, b.reserved, (SELECT COALESCE(SUM(r.quantity), 0) FROM inventory_reservations r"
-                " WHERE r.product_id = b.product_id AND r.location_id = b.location_id AND r.status = 'active')"
-                " FROM inventory_balances b"
-            ))).all()
-            assert len(rows) == 5 * 3
-            assert all(reserved == int(active) and on_hand >= reserved for on_hand, reserved, active in rows)
-            assert sum(reserved for _, reserved, _ in rows) > 0
-            # ... and only open orders hold stock.
-            assert await count(
-                "SELECT count(*) FROM inventory_reservations r JOIN orders o ON o.id = r.order_id"
-                " WHERE r.status = 'active' AND o.status NOT IN ('pending', 'confirmed', 'processing', 'on_hold')"
-            ) == 0
+async def _assert_seeded(db: Database, *, customers: int, products: int, orders: int) -> None:
+    """The counts, every status, and stock that agrees with the orders."""
+    async with db.reader() as session:
+        async def count(sql: str) -> int:
+            return int((await session.execute(text(sql))).scalar_one())
+
+        assert await count("SELECT count(*) FROM customers") == customers
+        assert await count("SELECT count(*) FROM products") == products
+        assert await count("SELECT count(*) FROM inventory_locations") == 3
+        assert await count("SELECT count(*) FROM orders") == orders
+        assert await count("SELECT count(*) FROM order_items") >= orders
+        statuses = {row[0] for row in (await session.execute(text("SELECT DISTINCT status FROM orders")))}
+        assert statuses == {s.value for s in OrderStatus}
+
+        # Stock held for open orders is exactly what the active reservations say, per balance.
+        rows = (await session.execute(text(
+            "SELECT b.on_hand, b.reserved, (SELECT COALESCE(SUM(r.quantity), 0) FROM inventory_reservations r"
+            " WHERE r.product_id = b.product_id AND r.location_id = b.location_id AND r.status = 'active')"
+            " FROM inventory_balances b"
+        ))).all()
+        assert len(rows) == products * 3
+        assert all(reserved == int(active) and on_hand >= reserved for on_hand, reserved, active in rows)
+        assert sum(reserved for _, reserved, _ in rows) > 0
+        # ... and only open orders hold stock.
+        assert await count(
+            "SELECT count(*) FROM inventory_reservations r JOIN orders o ON o.id = r.order_id"
+            " WHERE r.status = 'active' AND o.status NOT IN ('pending', 'confirmed', 'processing', 'on_hold')"
+        ) == 0
+        # Every order adds up: its lines to its subtotal, and subtotal plus charges to its total (to the
+        # cent: SQLite keeps money as REAL).
+        assert await count(
+            "SELECT count(*) FROM orders o WHERE ABS(o.subtotal - (SELECT SUM(i.line_total) FROM order_items i"
+            " WHERE i.order_id = o.id)) > 0.001"
+            " OR ABS(o.total - (o.subtotal + o.tax_total + o.shipping_total - o.discount_total)) > 0.001"
+        ) == 0
+
+
+async def test_seeding_again_adds_a_second_set_beside_the_first(fresh_url: str) -> None:
+    """The same command twice (same random seed): the second run adds as much again, colliding with
+    nothing the first wrote, and the locations are shared."""
+    for _ in range(2):
+        seeded = run_cli("seed", "--customers", "20", "--products", "5", "--orders", "50",
+                         APP__DATABASE_URL=fresh_url)
+        assert seeded.returncode == 0, seeded.stderr
+        assert "Seeded 20 customers, 5 products in 3 locations, 50 orders" in seeded.stdout
+    db = Database(load_settings(database_url=fresh_url))
+    try:
+        await _assert_seeded(db, customers=40, products=10, orders=100)
     finally:
         await db.dispose()
 

@@ -16,7 +16,7 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from stateset_gateway.db.engine import Database
-from stateset_gateway.seed import SeedSize, seed
+from stateset_gateway.db.demo import SeedSize, seed
 
 MINE = r"^/api/v1/(customers|products|inventory|orders|returns|shipments)"
 EXAMPLES_PER_OPERATION = 6

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import event
 
 from stateset_gateway.db.engine import Database
-from stateset_gateway.seed import SeedSize, seed
+from stateset_gateway.db.demo import SeedSize, seed
 from tests.rest_api import Api, api  # noqa: F401
 
 RFC3339_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")

@@ -137,7 +137,7 @@ async def _lock_levels(session: AsyncSession, products: Iterable[uuid.UUID]) -> 
     return {(row.product_id, row.location_id): [row.on_hand, row.reserved] for row in await session.execute(stmt)}
 
 
-def _take(levels: dict[tuple[uuid.UUID, uuid.UUID], list[int]], line: Line) -> list[tuple[uuid.UUID, int]]:
+def take(levels: dict[tuple[uuid.UUID, uuid.UUID], list[int]], line: Line) -> list[tuple[uuid.UUID, int]]:
     """Reserve `line.quantity` in `levels`, from its location or greedily from the fullest ones;
     (location, quantity) taken. `levels` is updated, so later lines see what earlier ones took."""
     candidates = sorted(((location, level) for (product, location), level in levels.items()
@@ -175,7 +175,7 @@ async def reserve_lines(
     reservations = []
     counters: dict[tuple[uuid.UUID, uuid.UUID], int] = {}
     for (product_id, location_id), quantity in sorted(merged.items(), key=lambda kv: (str(kv[0][0]), str(kv[0][1]))):
-        for taken_location, qty in _take(levels, Line(product_id, quantity, location_id)):
+        for taken_location, qty in take(levels, Line(product_id, quantity, location_id)):
             counters[(product_id, taken_location)] = counters.get((product_id, taken_location), 0) + qty
             reservation = InventoryReservation(product_id=product_id, location_id=taken_location, quantity=qty,
                                                order_id=order_id, reference=reference)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import secrets
 import uuid
 from collections.abc import Awaitable, Callable
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import exc as sa_exc
@@ -32,6 +31,7 @@ from stateset_gateway.resolvers.inputs import (
     OrderUpdate,
     dump,
 )
+from stateset_gateway.resolvers.pricing import line_total, order_totals
 from stateset_gateway.resolvers.pagination import (
     CursorArgs,
     OffsetArgs,
@@ -46,7 +46,6 @@ from stateset_gateway.resolvers.pagination import (
 from stateset_gateway.resolvers.transitions import FULFILLED, HOLDS_STOCK, ORDER, apply_transition
 
 KIND = "Order"
-CENT = Decimal("0.01")
 
 
 def new_order_number() -> str:
@@ -79,8 +78,8 @@ async def _products(session: AsyncSession, lines: list[OrderLineInput]) -> dict[
 
 
 def _recompute_totals(order: Order, items: list[OrderItem]) -> None:
-    order.subtotal = sum((item.line_total for item in items), Decimal("0.00")).quantize(CENT)
-    order.total = (order.subtotal + order.tax_total + order.shipping_total - order.discount_total).quantize(CENT)
+    order.subtotal, order.total = order_totals((item.line_total for item in items), tax=order.tax_total,
+                                               shipping=order.shipping_total, discount=order.discount_total)
 
 
 async def create_order(db: Database, data: Any, *, default_currency: str) -> Order:
@@ -107,7 +106,7 @@ async def create_order(db: Database, data: Any, *, default_currency: str) -> Ord
             OrderItem(order_id=order.id, product_id=line.product_id, sku=products[line.product_id].sku,
                       name=products[line.product_id].name, quantity=line.quantity,
                       unit_price=products[line.product_id].price,
-                      line_total=(products[line.product_id].price * line.quantity).quantize(CENT))
+                      line_total=line_total(products[line.product_id].price, line.quantity))
             for line in payload.items
         ]
         _recompute_totals(order, items)
@@ -211,7 +210,7 @@ async def add_order_item(db: Database, order_id: Any, data: Any) -> Order:
         items = list((await session.scalars(select(OrderItem).where(OrderItem.order_id == order.id))).all())
         item = OrderItem(order_id=order.id, product_id=product.id, sku=product.sku, name=product.name,
                          quantity=line.quantity, unit_price=product.price,
-                         line_total=(product.price * line.quantity).quantize(CENT))
+                         line_total=line_total(product.price, line.quantity))
         session.add(item)
         await inventory.reserve_lines(session, [inventory.Line(product.id, line.quantity, line.location_id)],
                                       order_id=order.id)

@@ -7,24 +7,21 @@ from functools import cache
 import strawberry
 from strawberry.tools import merge_types
 
+from stateset_gateway.schema.auth import AuthMutations, AuthQueries
 from stateset_gateway.schema.customers import CustomerMutations, CustomerQueries
 from stateset_gateway.schema.fulfillment import FulfillmentMutations, FulfillmentQueries
 from stateset_gateway.schema.inventory import InventoryMutations, InventoryQueries
 from stateset_gateway.schema.orders import OrderMutations, OrderQueries
 from stateset_gateway.schema.products import ProductMutations, ProductQueries
 
-QUERIES: tuple[type, ...] = (CustomerQueries, ProductQueries, InventoryQueries, OrderQueries, FulfillmentQueries)
-MUTATIONS: tuple[type, ...] = (
-    CustomerMutations, ProductMutations, InventoryMutations, OrderMutations, FulfillmentMutations,
+# The order here is the order of the fields in the SDL (schema.graphql).
+QUERIES: tuple[type, ...] = (
+    AuthQueries, CustomerQueries, ProductQueries, InventoryQueries, OrderQueries, FulfillmentQueries,
 )
-
-try:  # the auth domain contributes `me`, sign-in and API-key fields
-    from stateset_gateway.schema.auth import AuthMutations, AuthQueries
-
-    QUERIES = (AuthQueries, *QUERIES)
-    MUTATIONS = (AuthMutations, *MUTATIONS)
-except ImportError:  # pragma: no cover - only while the auth domain is absent
-    pass
+MUTATIONS: tuple[type, ...] = (
+    AuthMutations, CustomerMutations, ProductMutations, InventoryMutations, OrderMutations,
+    FulfillmentMutations,
+)
 
 Query = merge_types("Query", QUERIES)
 Mutation = merge_types("Mutation", MUTATIONS)

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import event
 
 from stateset_gateway.db.engine import Database
-from stateset_gateway.seed import SeedSize, seed
+from stateset_gateway.db.demo import SeedSize, seed
 from tests.graphql import factories as f
 from tests.graphql_client import GraphQLClient
 

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 from stateset_gateway.db.engine import Database
-from stateset_gateway.seed import SeedSize, seed
+from stateset_gateway.db.demo import SeedSize, seed
 from tests.graphql_client import GraphQLClient
 
 README = Path(__file__).resolve().parents[2] / "README.md"

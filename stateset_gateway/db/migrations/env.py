@@ -13,8 +13,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
-import stateset_gateway.db.models  # noqa: F401  (registers every table)
-from stateset_gateway.db.models import metadata
+from stateset_gateway.db.models import metadata  # importing the package registers every table
 
 config = context.config
 

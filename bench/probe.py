@@ -1,16 +1,15 @@
-"""Opt-in instrumentation for the benchmark harness (`python -m bench`), off unless STATESET_BENCH=1.
+"""The benchmark's probe: SQL statements and pool check-outs per request, in response headers.
 
-When on, every SQL statement the process sends is counted against the request that caused it, and
-the count is returned in the `X-Bench-SQL-Statements` response header; pool check-outs (each one a
-session, and with pre-ping a round trip of its own) in `X-Bench-DB-Checkouts`. The count lives in a context
+Every SQL statement the process sends is counted against the request that caused it, and the count
+is returned in the `X-Bench-SQL-Statements` response header; pool check-outs (each one a session,
+and with pre-ping a round trip of its own) in `X-Bench-DB-Checkouts`. The count lives in a context
 variable holding a mutable cell: DataLoader batches run in tasks created during the request, which
-copy the request's context and so add to the same cell. Nothing here is installed in normal
-operation, so the hot path carries no listener and no extra middleware.
+copy the request's context and so add to the same cell. Only the benchmark's server (bench/serve.py)
+wraps the gateway in this; the product itself carries no listener and no extra middleware.
 """
 
 from __future__ import annotations
 
-import os
 from contextvars import ContextVar
 from typing import Any
 
@@ -18,16 +17,11 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.pool import Pool
 
-ENV_FLAG = "STATESET_BENCH"
 HEADER = b"x-bench-sql-statements"
 CHECKOUT_HEADER = b"x-bench-db-checkouts"
 
 _statements: ContextVar[list[int] | None] = ContextVar("bench_sql_statements", default=None)
 _listening = False
-
-
-def enabled() -> bool:
-    return os.environ.get(ENV_FLAG) == "1"
 
 
 def _count(*_args: Any, **_kwargs: Any) -> None:
@@ -43,7 +37,8 @@ def _count_checkout(*_args: Any, **_kwargs: Any) -> None:
 
 
 class StatementCounter:
-    """Pure-ASGI middleware: a fresh counter per request, reported in a response header."""
+    """A pure-ASGI wrapper around the whole application: a fresh counter per request, reported in
+    response headers. The engine listeners are installed once per process, on first use."""
 
     def __init__(self, app: Any) -> None:
         global _listening

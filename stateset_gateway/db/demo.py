@@ -1,7 +1,10 @@
 """Realistic demo data, written in bulk: customers, products, stock in a few locations, and orders
 in every status whose reservations and stock agree with their status.
 
-Inserts go through SQLAlchemy Core `executemany` in chunks: 100,000 orders in seconds, not minutes.
+The rows are built in memory by the operations' own rules (resolvers.pricing for totals,
+resolvers.transitions for the states a status implies, resolvers.inventory.take for reserving stock) and inserted through
+SQLAlchemy Core `executemany` in chunks: 100,000 orders in seconds, not minutes. Seeding again adds
+a second set of data beside the first.
 """
 
 from __future__ import annotations
@@ -31,7 +34,9 @@ from stateset_gateway.db.models import (
     ReservationStatus,
     Shipment,
 )
-from stateset_gateway.resolvers.transitions import fulfillment_for, payment_for
+from stateset_gateway.resolvers.inventory import Line, take
+from stateset_gateway.resolvers.pricing import CENT, line_total, order_totals
+from stateset_gateway.resolvers.transitions import HOLDS_STOCK, ORDER, fulfillment_for, payment_for
 
 FIRST = ["Ava", "Liam", "Noah", "Emma", "Mia", "Lucas", "Zoe", "Ethan", "Isla", "Omar", "Yuki", "Priya", "Mateo",
          "Chloe", "Amara", "Leo", "Sofia", "Kai", "Nora", "Ravi"]
@@ -49,8 +54,20 @@ STATUS_WEIGHTS = {
     OrderStatus.SHIPPED: 10, OrderStatus.DELIVERED: 50, OrderStatus.CANCELLED: 8, OrderStatus.REFUNDED: 3,
     OrderStatus.EXCHANGED: 2,
 }
-OPEN_STATUSES = {OrderStatus.PENDING, OrderStatus.CONFIRMED, OrderStatus.PROCESSING, OrderStatus.ON_HOLD}
-SHIPPED_STATUSES = {OrderStatus.SHIPPED, OrderStatus.DELIVERED, OrderStatus.REFUNDED, OrderStatus.EXCHANGED}
+
+
+def _from(status: OrderStatus) -> frozenset[OrderStatus]:
+    """`status` and every status the state machine can reach from it."""
+    reached, todo = {status}, [status]
+    while todo:
+        for following in ORDER.moves[todo.pop()] - reached:
+            reached.add(following)
+            todo.append(following)
+    return frozenset(reached)
+
+
+SHIPPED_STATUSES = _from(OrderStatus.SHIPPED)  # went out (a refunded demo order was returned after delivery)
+DELIVERED_STATUSES = _from(OrderStatus.DELIVERED)  # ... and arrived
 
 CHUNK = 5000
 Progress = Callable[[str, int], None]
@@ -87,10 +104,41 @@ async def is_empty(db: Database) -> bool:
         return (await session.scalar(select(func.count()).select_from(Customer))) == 0
 
 
+@dataclass(frozen=True)
+class _Existing:
+    """What earlier runs left that a new run must not collide with."""
+
+    locations: dict[str, uuid.UUID]  # code -> id: locations are shared by every run
+    tags: set[str]  # each run's tag, in its SKUs and emails
+    order_numbers: set[str]
+
+
+async def _existing(db: Database) -> _Existing:
+    async with db.reader() as session:
+        locations = {code: id_ for code, id_ in await session.execute(
+            select(InventoryLocation.code, InventoryLocation.id))}
+        first_skus = await session.scalars(select(Product.sku).where(Product.sku.like("SKU-%-00000")))
+        tags = {sku.split("-")[1].lower() for sku in first_skus}
+        numbers = set(await session.scalars(select(Order.order_number)))
+    return _Existing(locations, tags, numbers)
+
+
+def _generator(rng_seed: int, taken: set[str]) -> tuple[random.Random, str]:
+    """The run's random stream and tag: the same for the same seed on the same database, a fresh
+    stream when an earlier run with this seed used the tag (its keys would collide)."""
+    attempt = 0
+    while True:
+        rng = random.Random(rng_seed if attempt == 0 else f"{rng_seed}.{attempt}")
+        tag = uuid.UUID(int=rng.getrandbits(128), version=4).hex[:6]
+        if tag not in taken:
+            return rng, tag
+        attempt += 1
+
+
 async def seed(db: Database, size: SeedSize, *, rng_seed: int = 7, progress: Progress | None = None) -> SeedReport:
-    rng = random.Random(rng_seed)
+    existing = await _existing(db)
+    rng, tag = _generator(rng_seed, existing.tags)
     now = datetime.now(UTC)
-    tag = uuid.UUID(int=rng.getrandbits(128), version=4).hex[:6]  # lets a second seed run add data beside the first
 
     customers = [
         {"id": uuid.UUID(int=rng.getrandbits(128), version=4), "email": f"{FIRST[i % len(FIRST)].lower()}.{i}.{tag}@example.com",
@@ -112,17 +160,17 @@ async def seed(db: Database, size: SeedSize, *, rng_seed: int = 7, progress: Pro
          "is_active": True, "created_at": now - timedelta(days=800), "updated_at": now, "version": 1}
         for i in range(size.products)
     ]
-    async with db.writer() as session:
-        existing = {row.code: row.id for row in (await session.execute(select(InventoryLocation))).all()}
-    locations = [{"id": existing.get(code) or uuid.UUID(int=rng.getrandbits(128), version=4), "code": code, "name": name,
-                  "created_at": now} for code, name in LOCATIONS]
-    new_locations = [loc for loc in locations if loc["code"] not in existing]
+    locations = [{"id": existing.locations.get(code) or uuid.UUID(int=rng.getrandbits(128), version=4),
+                  "code": code, "name": name, "created_at": now} for code, name in LOCATIONS]
+    new_locations = [loc for loc in locations if loc["code"] not in existing.locations]
 
-    # Stock large enough that every open order's reservation fits.
-    stock: dict[tuple[uuid.UUID, uuid.UUID], dict[str, int]] = {
-        (p["id"], loc["id"]): {"on_hand": rng.randrange(50, 500) + size.orders // max(size.products, 1) * 3,
-                                "reserved": 0}
-        for p in products for loc in locations
+    # Each product's {(product, location): [on_hand, reserved]}, the levels inventory.take reserves
+    # from. Stock is large enough that most open orders' reservations fit; a location short of one
+    # first receives what it lacks.
+    levels: dict[uuid.UUID, dict[tuple[uuid.UUID, uuid.UUID], list[int]]] = {
+        p["id"]: {(p["id"], loc["id"]): [rng.randrange(50, 500) + size.orders // max(size.products, 1) * 3, 0]
+                  for loc in locations}
+        for p in products
     }
     orders, items, reservations, shipments = [], [], [], []
     statuses = list(STATUS_WEIGHTS)
@@ -135,29 +183,33 @@ async def seed(db: Database, size: SeedSize, *, rng_seed: int = 7, progress: Pro
         created = now - timedelta(minutes=rng.randrange(1, 60 * 24 * 365))
         order_id = uuid.UUID(int=rng.getrandbits(128), version=4)
         location = locations[rng.randrange(len(locations))]
-        subtotal = Decimal("0.00")
+        line_totals = []
         picked = rng.sample(products, k=min(len(products), rng.randint(1, size.max_items_per_order)))
         for product in picked:
             qty = rng.randint(1, 3)
-            line = (product["price"] * qty).quantize(Decimal("0.01"))
-            subtotal += line
+            line = line_total(product["price"], qty)
+            line_totals.append(line)
             items.append({"id": uuid.UUID(int=rng.getrandbits(128), version=4), "order_id": order_id, "product_id": product["id"],
                           "sku": product["sku"], "name": product["name"], "quantity": qty,
                           "unit_price": product["price"], "line_total": line, "created_at": created})
-            if status in OPEN_STATUSES:
-                stock[(product["id"], location["id"])]["reserved"] += qty
-                reservations.append({"id": uuid.UUID(int=rng.getrandbits(128), version=4), "product_id": product["id"],
-                                     "location_id": location["id"], "quantity": qty,
-                                     "status": ReservationStatus.ACTIVE, "order_id": order_id, "reference": None,
-                                     "created_at": created, "updated_at": created, "version": 1})
-        shipping = (subtotal * Decimal("0.05")).quantize(Decimal("0.01"))
-        tax = (subtotal * Decimal("0.08")).quantize(Decimal("0.01"))
-        delivered_at = created + timedelta(days=3) if status in SHIPPED_STATUSES - {OrderStatus.SHIPPED} else None
+            if status in HOLDS_STOCK:
+                level = levels[product["id"]][(product["id"], location["id"])]
+                level[0] = max(level[0], level[1] + qty)
+                for taken_at, taken in take(levels[product["id"]], Line(product["id"], qty, location["id"])):
+                    reservations.append({"id": uuid.UUID(int=rng.getrandbits(128), version=4),
+                                         "product_id": product["id"], "location_id": taken_at,
+                                         "quantity": taken, "status": ReservationStatus.ACTIVE,
+                                         "order_id": order_id, "reference": None, "created_at": created,
+                                         "updated_at": created, "version": 1})
+        goods = sum(line_totals, Decimal("0.00"))  # the demo charges 5% shipping and 8% tax on it
+        shipping, tax = (goods * Decimal("0.05")).quantize(CENT), (goods * Decimal("0.08")).quantize(CENT)
+        subtotal, total = order_totals(line_totals, tax=tax, shipping=shipping, discount=Decimal("0.00"))
+        delivered_at = created + timedelta(days=3) if status in DELIVERED_STATUSES else None
         orders.append({"id": order_id, "order_number": f"ORD-{rng.getrandbits(32):08X}", "customer_id": customer["id"],
                        "status": status, "payment_status": payment_for(status),
                        "fulfillment_status": fulfillment_for(status), "currency": "USD", "subtotal": subtotal,
                        "tax_total": tax, "shipping_total": shipping, "discount_total": Decimal("0.00"),
-                       "total": subtotal + tax + shipping,
+                       "total": total,
                        "shipping_address": {k: v for k, v in addresses[0].items() if k in
                                             ("line1", "city", "region", "postal_code", "country")},
                        "billing_address": None, "notes": None, "delivered_at": delivered_at,
@@ -169,15 +221,16 @@ async def seed(db: Database, size: SeedSize, *, rng_seed: int = 7, progress: Pro
                               "carrier": rng.choice(["UPS", "FedEx", "DHL", "USPS"]),
                               "tracking_number": f"1Z{tag.upper()}{n:010d}", "shipped_at": created + timedelta(days=1),
                               "delivered_at": delivered_at, "created_at": created, "updated_at": created, "version": 1})
-    # Order numbers are random: make them unique within this run (the database enforces it across runs).
-    seen: set[str] = set()
+    # Order numbers are random: draw again where one is taken, in this run or an earlier one.
+    seen = existing.order_numbers
     for order in orders:
         while order["order_number"] in seen:
             order["order_number"] = f"ORD-{rng.getrandbits(32):08X}"
         seen.add(order["order_number"])
     balances = [{"id": uuid.UUID(int=rng.getrandbits(128), version=4), "product_id": pid, "location_id": lid,
-                 "on_hand": max(v["on_hand"], v["reserved"]), "reserved": v["reserved"], "reorder_point": 10,
-                 "created_at": now, "updated_at": now, "version": 1} for (pid, lid), v in stock.items()]
+                 "on_hand": on_hand, "reserved": reserved, "reorder_point": 10,
+                 "created_at": now, "updated_at": now, "version": 1}
+                for of_product in levels.values() for (pid, lid), (on_hand, reserved) in of_product.items()]
 
     async with db.writer() as session:
         conn = await session.connection()

@@ -13,6 +13,11 @@ if (!connectionString || !port) {
 /** @type {GraphileConfig.Preset} */
 const preset = {
   extends: [PostGraphileAmberPreset],
+  // By default PostGraphile offers `orderBy` only on indexed columns. The gateway lists customers,
+  // stock levels and returns newest first by (created_at, id), and nested items oldest first, without
+  // such an index: with the plugin that hides the other columns off, the peer can be asked the same
+  // order (the database does the same sort for both).
+  disablePlugins: ["PgIndexBehaviorsPlugin"],
   pgServices: [makePgService({ connectionString, schemas: ["public"] })],
   grafserv: {
     host: "127.0.0.1",

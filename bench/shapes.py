@@ -217,7 +217,8 @@ def compare(gateway: dict[str, Any], peer: dict[str, Any]) -> tuple[str | None, 
         return str(exc), 0
     if not has_rows(a):
         return "the answer is empty: nothing to compare (is the data seeded?)", 0
-    return first_difference(a, b), leaf_count(a)
+    difference = first_difference(a, b)
+    return difference, 0 if difference else leaf_count(a)
 
 
 def has_rows(answer: dict[str, Any]) -> bool:

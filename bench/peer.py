@@ -71,7 +71,7 @@ def ensure_installed() -> None:
     if npm is None:
         raise RuntimeError("--peer postgraphile needs node and npm on PATH")
     log(f"installing PostGraphile {pinned_version()} in {PEER_DIR.relative_to(ROOT)} (npm ci)")
-    subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=PEER_DIR, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=PEER_DIR, check=True, stdout=subprocess.DEVNULL)
 
 
 def node_binary() -> str:

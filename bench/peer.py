@@ -71,7 +71,8 @@ def ensure_installed() -> None:
     if npm is None:
         raise RuntimeError("--peer postgraphile needs node and npm on PATH")
     log(f"installing PostGraphile {pinned_version()} in {PEER_DIR.relative_to(ROOT)} (npm ci)")
-    subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=PEER_DIR, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=PEER_DIR, check=True,
+                   stdout=subprocess.DEVNULL)
 
 
 def node_binary() -> str:
@@ -377,9 +378,10 @@ def run_peer(opts: Options) -> int:
             log(f"kept database {db_name}")
 
     node_version = subprocess.run([node, "--version"], capture_output=True, text=True, check=False).stdout.strip()
-    header = (f"{stamp:%Y-%m-%d %H:%M} UTC; commit {source_revision()}; data: {opts.customers:,} customers, {opts.products:,} products, "
-              f"{opts.orders:,} orders, {returns:,} returns; gateway ({opts.workers} worker(s)) against PostGraphile "
-              f"{installed_version()} on Node {node_version.lstrip('v')}, same database; "
+    header = (f"{stamp:%Y-%m-%d %H:%M} UTC; commit {source_revision()}; data: {opts.customers:,} customers, "
+              f"{opts.products:,} products, {opts.orders:,} orders, {returns:,} returns; gateway "
+              f"({opts.workers} worker(s)) against PostGraphile {installed_version()} on Node "
+              f"{node_version.lstrip('v')}, same database; "
               + ("each server on CPU 0, the load generator on CPU 1; " if AFFINITY else "unpinned; ")
               + f"concurrency {opts.concurrency}; {opts.rounds} alternating rounds per shape of "
               f"{round_seconds(opts):g}s or {opts.requests * ROUND_REQUESTS:,} requests after {opts.warmup} "

@@ -54,8 +54,8 @@ async def backend_pids(pg_url: str, db_name: str) -> list[int]:
     connection is not among them."""
     conn = await asyncpg.connect(pg_url + "/postgres")
     try:
-        rows = await conn.fetch("SELECT pid FROM pg_stat_activity WHERE datname = $1 AND backend_type = 'client backend'",
-                                db_name)
+        rows = await conn.fetch(
+            "SELECT pid FROM pg_stat_activity WHERE datname = $1 AND backend_type = 'client backend'", db_name)
         return [int(row["pid"]) for row in rows]
     finally:
         await conn.close()

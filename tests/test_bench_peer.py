@@ -66,7 +66,8 @@ def test_targets_are_the_issue_s() -> None:
 GATEWAY = {"data": {"orders": {
     "edges": [{"cursor": "gw-1", "node": {"id": "a1", "status": "ON_HOLD", "total": "12.50",
                                           "createdAt": "2026-11-30T10:00:00.5+00:00",
-                                          "items": [{"id": "i1", "unitPrice": "6.25"}, {"id": "i2", "unitPrice": "6.25"}]}}],
+                                          "items": [{"id": "i1", "unitPrice": "6.25"},
+                                                    {"id": "i2", "unitPrice": "6.25"}]}}],
     "pageInfo": {"hasNextPage": True, "endCursor": "gw-1"}}}}
 PEER = {"data": {"orders": {
     "edges": [{"cursor": "pg-WyI0", "node": {"id": "a1", "status": "on_hold", "total": "12.5",

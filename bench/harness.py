@@ -95,6 +95,8 @@ class Options:
     markdown: bool
     pin: bool = False
     rounds: int = 10
+    peer: str | None = None
+    shapes: str = "all"
 
 
 def parse_args(argv: Sequence[str] | None = None) -> Options:
@@ -126,12 +128,16 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
     parser.add_argument("--port", type=int, default=0, help="first port to listen on (default: free ports)")
     parser.add_argument("--json", dest="json_out", type=Path, help="also write the raw results here")
     parser.add_argument("--markdown", action="store_true", help="print the table as Markdown")
-    parser.add_argument("--rounds", type=int, default=10,
+    parser.add_argument("--rounds", type=int,
                         help="the reference and the floor are measured in this many alternating rounds, and their "
-                             "ratio is the median of the rounds' ratios (default 10)")
+                             "ratio is the median of the rounds' ratios (default 10; with --peer, every shape, "
+                             "default 5)")
     parser.add_argument("--pin", action="store_true",
                         help="run the servers on CPU 0 and the load generator on CPU 1 (steadier ratios on 2 CPUs)")
+    add_peer_arguments(parser)
     args = parser.parse_args(argv)
+    if args.rounds is None:
+        args.rounds = 5 if args.peer else 10
 
     size = "quick" if args.quick else "default"
     dims = dict(SIZES[size])
@@ -162,7 +168,18 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
         markdown=args.markdown,
         pin=args.pin,
         rounds=args.rounds,
+        peer=args.peer,
+        shapes=args.shapes,
     )
+
+
+def add_peer_arguments(parser: argparse.ArgumentParser) -> None:
+    """`--peer`: a different run, against another server on the same database (bench/peer.py)."""
+    parser.add_argument("--peer", choices=["postgraphile"],
+                        help="instead of the workloads, compare the gateway with this server on the same database, "
+                             "shape by shape (needs node and npm; see bench/peer/README.md)")
+    parser.add_argument("--shapes", default="all",
+                        help="with --peer: comma-separated subset of the shapes 1-7 (default all)")
 
 
 # ---- results and the table -----------------------------------------------------------------------
@@ -693,4 +710,9 @@ def run(opts: Options) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    return run(parse_args(argv))
+    opts = parse_args(argv)
+    if opts.peer:
+        from bench.peer import run_peer  # bench.peer builds on this module
+
+        return run_peer(opts)
+    return run(opts)

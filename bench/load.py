@@ -39,7 +39,7 @@ class Tally:
     bytes_in: int = 0
 
 
-def _cpu_seconds(pids: list[int]) -> float:
+def cpu_seconds(pids: list[int]) -> float:
     """User + system CPU of the server processes, from /proc (the measured window only)."""
     total = 0
     for pid in pids:
@@ -131,14 +131,14 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
         await asyncio.gather(*(worker() for _ in range(min(concurrency, warmup))))
     state.update(issued=0, limit=max_requests, measuring=True)
     server_pids = [int(pid) for pid in spec.get("server_pids", [])]
-    server0 = _cpu_seconds(server_pids)
+    server0 = cpu_seconds(server_pids)
     cpu0 = resource.getrusage(resource.RUSAGE_SELF)
     started = time.monotonic()
     state["deadline"] = started + max_seconds
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     wall = time.monotonic() - started
     cpu1 = resource.getrusage(resource.RUSAGE_SELF)
-    server_cpu = _cpu_seconds(server_pids) - server0
+    server_cpu = cpu_seconds(server_pids) - server0
     cpu = (cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime)
 
     lat = sorted(tally.latencies_ns)
@@ -165,6 +165,7 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
         "bytes_per_response": tally.bytes_in / done if done else 0,
         "client_cpu_pct": 100.0 * cpu / wall if wall else 0.0,
         "server_cpu_pct": 100.0 * server_cpu / wall if wall and server_pids else None,
+        "server_cpu_seconds": server_cpu if server_pids else None,
     }
 
 

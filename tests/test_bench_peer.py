@@ -19,7 +19,7 @@ from stateset_gateway.config import load_settings
 from stateset_gateway.db import migrate
 from stateset_gateway.db.engine import Database
 from stateset_gateway.schema.schema import build_schema
-from stateset_gateway.seed import SeedSize, seed
+from stateset_gateway.db.demo import SeedSize, seed
 from tests import services
 from tests.databases import fresh_database
 

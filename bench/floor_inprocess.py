@@ -35,7 +35,7 @@ App = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
 
 
 async def batch(app: App, requests: int) -> float:
-    """Seconds for `requests` floor requests, each checked to answer 200."""
+    """CPU seconds for `requests` floor requests, each checked to answer 200."""
     statuses: list[int] = []
 
     async def receive() -> dict[str, Any]:
@@ -45,14 +45,14 @@ async def batch(app: App, requests: int) -> float:
         if message["type"] == "http.response.start":
             statuses.append(message["status"])
 
-    started = time.perf_counter()
+    started = time.process_time()
     for _ in range(requests):
         scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
                  "scheme": "http", "path": "/graphql", "raw_path": b"/graphql", "query_string": b"",
                  "root_path": "", "headers": HEADERS, "client": ("127.0.0.1", 40000),
                  "server": ("127.0.0.1", 8080), "state": {}}
         await app(scope, receive, send)
-    elapsed = time.perf_counter() - started
+    elapsed = time.process_time() - started
     if set(statuses) != {200}:
         raise SystemExit(f"the floor request did not answer 200: {sorted(set(statuses))}")
     return elapsed

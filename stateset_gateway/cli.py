@@ -52,7 +52,7 @@ def _with_db(settings: Settings, work: Callable[[Any], Awaitable[T]]) -> T:
     try:
         return asyncio.run(run())
     except Exception as exc:
-        from stateset_gateway.errors import to_domain_error
+        from stateset_gateway.db.errors import to_domain_error
 
         error = to_domain_error(exc)
         if error is None:

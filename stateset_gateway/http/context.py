@@ -151,5 +151,6 @@ class RequestContextMiddleware:
         return wrapped
 
 
-class _BodyTooLarge(Exception):
-    pass
+class _BodyTooLarge(BaseException):
+    """Raised into whoever reads the body past the limit, and caught above. A BaseException because
+    FastAPI turns any Exception raised while it reads a route's body into its own 400."""

@@ -65,7 +65,8 @@ def principal_for_user(user: User, *, session_id: Any = None) -> Principal:
 
 
 async def authenticate(db: Database, caller: Caller) -> Principal | None:
-    """The caller named by its credentials, None when it sent none."""
+    """The caller named by its credentials, None when it sent none. X-API-Key wins when both are
+    sent, because a key is the more specific credential for machine clients."""
     if caller.api_key is not None:
         principal = await api_keys.authenticate_api_key(db, caller.api_key)
     elif caller.authorization is not None:

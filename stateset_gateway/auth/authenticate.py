@@ -20,7 +20,7 @@ from stateset_gateway.db.engine import Database
 from stateset_gateway.db.models.auth import ApiKey, User
 from stateset_gateway.db.types import utcnow
 from stateset_gateway.http.caller import Caller
-from stateset_gateway.http.state import PENDING, state_of
+from stateset_gateway.http.state import Pending, state_of
 
 
 class RequestLike(Protocol):
@@ -81,9 +81,10 @@ async def principal_for_request(request: RequestLike) -> Principal | None:
     """Authenticate once per request and keep the answer in the request's state, whichever layer or
     transport asks (idempotency, a REST dependency, a GraphQL field)."""
     state = state_of(request.scope)
-    if state.principal is PENDING:
-        state.principal = await authenticate(request.app.state.db, state.caller)
-    return state.principal
+    principal = state.principal
+    if isinstance(principal, Pending):
+        principal = state.principal = await authenticate(request.app.state.db, state.caller)
+    return principal
 
 
 def require_principal(principal: Principal | None) -> Principal:

@@ -36,7 +36,7 @@ EXPOSED_HEADERS = ["X-Request-ID", "X-RateLimit-Limit", "X-RateLimit-Remaining",
 
 def layers(settings: Settings, metrics: Metrics, graphql: GraphQLEndpoint) -> list[Middleware]:
     server = settings.server
-    stack = []
+    stack: list[Middleware] = []
     if server.cors_origins:
         stack.append(Middleware(CORSMiddleware, allow_origins=server.cors_origins, allow_methods=server.cors_methods,
                                 allow_headers=server.cors_headers, expose_headers=EXPOSED_HEADERS))

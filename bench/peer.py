@@ -118,12 +118,11 @@ def start_postgraphile(database_url: str, env: dict[str, str], workdir: Path) ->
 
 
 def start_gateway(opts: Options, database_url: str, env: dict[str, str], workdir: Path) -> Server:
-    """As `python -m bench` starts it, but without STATESET_BENCH: the statement counting it turns on
+    """`stateset-cli serve` itself, not `bench.serve`: the statement counting that one wraps the app in
     costs CPU per request that the peer does not pay."""
     port = free_port()
     gw_env = {**env, "APP__DATABASE_URL": database_url, "APP__HOST": "127.0.0.1", "APP__PORT": str(port),
               "APP__SERVER__WORKERS": str(opts.workers), "APP__RATE_LIMIT": "1000000000/minute"}
-    gw_env.pop("STATESET_BENCH", None)
     return Server("gateway", [sys.executable, "-m", "stateset_gateway.cli", "serve"], gw_env, port, "/health",
                   workdir / "gateway.log")
 

@@ -7,19 +7,18 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from fastapi.middleware.cors import CORSMiddleware
 
-from stateset_gateway import __version__, ops
+from stateset_gateway import __version__
 from stateset_gateway.config import Settings, load_settings
 from stateset_gateway.db.engine import Database
-from stateset_gateway.idempotency import IdempotencyMiddleware
-from stateset_gateway.middleware import RequestContextMiddleware
-from stateset_gateway.observability import Metrics, configure_logging
+from stateset_gateway.http import operations, pipeline
+from stateset_gateway.http.logs import configure_logging
+from stateset_gateway.http.metrics import Metrics
+from stateset_gateway.http.rate_limit import RateLimiter
 from stateset_gateway.rest_compat import api as rest_api
 from stateset_gateway.rest_compat import errors as rest_errors
-from stateset_gateway.schema.http import GraphQLEndpoint, GraphQLRoute
+from stateset_gateway.schema.http import GraphQLEndpoint
 from stateset_gateway.schema.schema import build_schema
-from stateset_gateway.traffic import RateLimiter, RateLimitMiddleware
 
 
 def create_served_app() -> FastAPI:
@@ -76,33 +75,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.metrics = Metrics()
 
     rest_errors.install(app)
-    app.include_router(ops.router)
+    app.include_router(operations.router)
     app.include_router(rest_api.build_router())
-
-    # Innermost: /graphql is answered here, before FastAPI's router (see GraphQLRoute).
     budget = (None if settings.graphql.cost_budget == "off"
               else RateLimiter(settings, settings.graphql.cost_budget, purpose="cost"))
-    app.add_middleware(GraphQLRoute, endpoint=GraphQLEndpoint(build_schema()._schema, settings.graphql,
-                                                              app.state.metrics, budget=budget))
-    app.add_middleware(IdempotencyMiddleware, settings=settings)
-    if settings.rate_limit != "off":
-        app.add_middleware(RateLimitMiddleware, limiter=RateLimiter(settings))
-    app.add_middleware(
-        RequestContextMiddleware,
-        metrics=app.state.metrics,
-        render_error=rest_errors.render,
-        max_body_bytes=settings.server.max_body_bytes,
-        timeout_seconds=settings.server.request_timeout,
-    )
-    # Outermost: every answer, errors rendered by the request-context middleware included, carries
-    # the CORS headers a browser needs to read it; preflights are answered here.
-    if settings.server.cors_origins:
-        app.add_middleware(
-            CORSMiddleware,
-            allow_origins=settings.server.cors_origins,
-            allow_methods=settings.server.cors_methods,
-            allow_headers=settings.server.cors_headers,
-            expose_headers=["X-Request-ID", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset",
-                            "Retry-After", "Idempotent-Replayed"],
-        )
+    graphql = GraphQLEndpoint(build_schema()._schema, settings.graphql, app.state.metrics, budget=budget)
+    pipeline.install(app, settings, app.state.metrics, graphql)
     return app

@@ -22,7 +22,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from stateset_gateway.auth.permissions import ADMIN, ALL_PERMISSIONS, CATALOGUE
 from stateset_gateway.config import ConfigError, Settings, load_settings, masked
-from stateset_gateway.errors import ValidationFailed, to_domain_error
+from stateset_gateway.errors import ValidationFailed
 
 T = TypeVar("T")
 
@@ -63,6 +63,8 @@ def _with_db(settings: Settings, work: Callable[[Any], Awaitable[T]]) -> T:
     try:
         return asyncio.run(run())
     except Exception as exc:
+        from stateset_gateway.db.errors import to_domain_error  # loads SQLAlchemy: kept out of --help
+
         error = to_domain_error(exc)
         if error is None:
             raise

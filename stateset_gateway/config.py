@@ -11,7 +11,7 @@ import os
 import re
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
@@ -22,7 +22,35 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+if TYPE_CHECKING:
+    from sqlalchemy.engine import URL
+
 DEFAULT_JWT_SECRET = "dev-secret-change-me"
+
+
+def to_sqlalchemy_url(url: str) -> URL:
+    """A database URL as operators write it (`postgres://`, `stateset.db`) -> SQLAlchemy's async URL.
+
+    It lives with the settings because reading `database_url` is a configuration concern: the
+    database layer takes the parsed URL from here, never the other way round. SQLAlchemy is imported
+    here, not at the top: it doubles the start-up time of CLI commands that never read a setting."""
+    from sqlalchemy.engine import make_url
+
+    raw = url.strip()
+    if "://" not in raw:  # a bare file name: `stateset.db`
+        raw = f"sqlite:///{raw}"
+    if raw.startswith("postgres://"):
+        raw = "postgresql://" + raw[len("postgres://") :]
+    try:
+        parsed = make_url(raw)
+    except Exception as exc:  # sqlalchemy.exc.ArgumentError
+        raise ValueError(f"not a database URL: {exc}") from None
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        return parsed.set(drivername="sqlite+aiosqlite")
+    if backend == "postgresql":
+        return parsed.set(drivername="postgresql+asyncpg")
+    raise ValueError(f"unsupported database {backend!r}: use sqlite:///FILE or postgres://USER@HOST/DB")
 
 
 class DatabaseSettings(BaseModel):
@@ -132,8 +160,6 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _known_database(cls, value: str) -> str:
-        from stateset_gateway.db.urls import to_sqlalchemy_url
-
         to_sqlalchemy_url(value)  # raises ValueError naming what is wrong
         return value
 
@@ -156,10 +182,12 @@ class Settings(BaseSettings):
         return self.env in {"development", "dev", "test", "local"}
 
     @property
-    def database_kind(self) -> str:
-        from stateset_gateway.db.urls import database_kind
+    def sqlalchemy_url(self) -> URL:
+        return to_sqlalchemy_url(self.database_url)
 
-        return database_kind(self.database_url)
+    @property
+    def database_kind(self) -> str:
+        return self.sqlalchemy_url.get_backend_name()
 
     @property
     def should_auto_migrate(self) -> bool:

@@ -1,7 +1,8 @@
 """Typed domain errors, each carrying the code and HTTP status that CONTRACT section 2 documents.
 
 Operations raise these; each transport renders them once (`rest_compat.errors`, `schema.errors`).
-Anything else that escapes is translated by `to_domain_error`, so a client never sees a raw exception.
+Anything else that escapes is translated by `db.errors.to_domain_error`, so a client never sees a raw
+exception. This module imports nothing of the package: every layer may raise these.
 """
 
 from __future__ import annotations
@@ -152,10 +153,26 @@ class VersionConflict(DomainError):
         )
 
 
+class QueryTooComplex(DomainError):
+    """A GraphQL operation over the configured cost or depth: refused before it runs."""
+
+    code = ErrorCode.VALIDATION_ERROR
+    status = 400
+    default_message = "Query is too complex"
+
+
 class PayloadTooLarge(DomainError):
     code = ErrorCode.PAYLOAD_TOO_LARGE
     status = 413
     default_message = "Request body is too large"
+
+
+class UnsupportedMediaType(DomainError):
+    """A body in a media type the endpoint does not read: the request is wrong, as a validation error is."""
+
+    code = ErrorCode.VALIDATION_ERROR
+    status = 415
+    default_message = "Unsupported media type"
 
 
 class InsufficientInventory(DomainError):
@@ -210,13 +227,12 @@ class RateLimitExceeded(DomainError):
     status = 429
     default_message = "Rate limit exceeded"
 
-    def __init__(self, retry_after: int, message: str | None = None, headers: dict[str, str] | None = None) -> None:
-        super().__init__(message, {"retry_after": retry_after})
+    def __init__(self, retry_after: int, message: str | None = None, details: Mapping[str, Any] | None = None) -> None:
+        super().__init__(message, {"retry_after": retry_after, **(details or {})})
         self.retry_after = retry_after
-        self.extra_headers = headers or {}
 
     def headers(self) -> dict[str, str]:
-        return {"Retry-After": str(self.retry_after), **self.extra_headers}
+        return {"Retry-After": str(self.retry_after)}
 
 
 class InternalError(DomainError):
@@ -234,11 +250,3 @@ class RequestTimeout(DomainError):
     status = 504
     default_message = "Request took too long"
 
-
-def to_domain_error(exc: BaseException) -> DomainError | None:
-    """The client-facing form of any exception, or None when it is an unexpected bug (-> INTERNAL_ERROR)."""
-    if isinstance(exc, DomainError):
-        return exc
-    from stateset_gateway.db.errors import translate_db_error
-
-    return translate_db_error(exc)

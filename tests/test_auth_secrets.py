@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from stateset_gateway.db.engine import Database
 from stateset_gateway.db.models.auth import ApiKey, User
-from stateset_gateway.observability import JsonFormatter
+from stateset_gateway.http.logs import JsonFormatter
 
 PASSWORD = "s3cret-Passw0rd-xyz"
 

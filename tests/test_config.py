@@ -17,7 +17,8 @@ from sqlalchemy import text
 from stateset_gateway.app import create_app
 from stateset_gateway.config import ConfigError, Settings, load_settings
 from stateset_gateway.db.engine import Database
-from stateset_gateway.errors import ServiceUnavailable, to_domain_error
+from stateset_gateway.db.errors import to_domain_error
+from stateset_gateway.errors import ServiceUnavailable
 
 STRONG_SECRET = "k" * 40
 

@@ -19,8 +19,9 @@ from sqlalchemy import select, update
 from stateset_gateway.config import load_settings
 from stateset_gateway.db import migrate
 from stateset_gateway.db.engine import Database
+from stateset_gateway.db.errors import to_domain_error
 from stateset_gateway.db.models import InventoryBalance, InventoryLocation, Product
-from stateset_gateway.errors import ResourceLocked, to_domain_error
+from stateset_gateway.errors import ResourceLocked
 
 WRITERS = 20
 

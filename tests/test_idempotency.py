@@ -13,11 +13,11 @@ import pytest
 from sqlalchemy import select, update
 
 from stateset_gateway.app import create_app
+from stateset_gateway.auth.api_keys import authenticate_api_key
 from stateset_gateway.db.engine import Database
 from stateset_gateway.db.models import IdempotencyRecord
 from stateset_gateway.db.types import utcnow
 from stateset_gateway.resolvers import idempotency
-from stateset_gateway.traffic import client_identity
 from tests.conftest import AuthHeaders
 
 CUSTOMERS = "/api/v1/customers"
@@ -100,7 +100,7 @@ async def test_a_failed_request_leaves_the_key_free_for_the_corrected_one(
 async def test_a_key_still_in_use_is_a_conflict_and_an_expired_one_is_new(
     client: httpx.AsyncClient, db: Database, admin_headers: dict[str, str], app: Any
 ) -> None:
-    owner = client_identity(app.state.settings, {b"x-api-key": admin_headers["X-API-Key"].encode()}, None)
+    owner = (await authenticate_api_key(db, admin_headers["X-API-Key"])).client_key
     body = orjson.dumps(ada())
     running = idempotency.fingerprint("POST", CUSTOMERS, b"", body)
     assert await idempotency.claim(db, owner, "busy", running) is None  # as if another instance runs it now

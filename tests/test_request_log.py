@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from stateset_gateway.observability import JsonFormatter, RequestLog, request_id_var
+from stateset_gateway.http.logs import JsonFormatter, RequestLog, request_id_var
 
 FIELDS = {"method": "POST", "path": "/graphql", "status": 200, "duration_ms": 0.42}
 

@@ -8,7 +8,6 @@ the first characters so people can tell their keys apart in lists without the se
 from __future__ import annotations
 
 import hashlib
-from collections import OrderedDict
 import hmac
 import secrets
 import uuid
@@ -167,30 +166,6 @@ async def find_development_key(db: Database) -> ApiKey | None:
     return None
 
 
-class RecentlyVerified:
-    """Digests of keys that authenticated in this process, the oldest dropped past `size`.
-
-    The rate limit counts a request against its API key only once this process has seen the key
-    authenticate; a key it has not (a made-up one included) counts against the caller's address, so
-    inventing keys buys no extra budget."""
-
-    def __init__(self, size: int = 10_000) -> None:
-        self.size = size
-        self.digests: OrderedDict[str, None] = OrderedDict()
-
-    def add(self, digest: str) -> None:
-        self.digests[digest] = None
-        self.digests.move_to_end(digest)
-        if len(self.digests) > self.size:
-            self.digests.popitem(last=False)
-
-    def __contains__(self, digest: str) -> bool:
-        return digest in self.digests
-
-
-verified_keys = RecentlyVerified()
-
-
 async def authenticate_api_key(db: Database, key: str) -> Principal:
     """The Principal of a presented key; INVALID_API_KEY for unknown, expired or revoked keys."""
     if not looks_like_key(key):
@@ -212,9 +187,7 @@ async def authenticate_api_key(db: Database, key: str) -> Principal:
         # Throttled so a busy key does not turn every read into a write.
         async with db.writer() as session:
             await session.execute(update(ApiKey).where(ApiKey.id == record.id).values(last_used_at=now))
-    principal = principal_for_key(record, owner)
-    verified_keys.add(digest)
-    return principal
+    return principal_for_key(record, owner)
 
 
 def principal_for_key(record: ApiKey, owner: User | None) -> Principal:

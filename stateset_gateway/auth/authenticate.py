@@ -1,48 +1,30 @@
-"""Request headers -> Principal, the one authentication path both transports use.
+"""The caller's credentials -> Principal, the one authentication path both transports use.
 
-`X-API-Key: sk_...` or `Authorization: Bearer <access JWT>`. No credentials means anonymous (None);
-credentials that are present but bad are always an error, never silently anonymous. Neither FastAPI
-nor Strawberry is imported: `principal_for_request` only needs an object with `headers`, `state` and
-`app.state` (a Starlette request, which both transports have).
+`X-API-Key: sk_...` or `Authorization: Bearer <access JWT>`, as the pipeline read them into the
+request's `Caller`. No credentials means anonymous (None); credentials that are present but bad are
+always an error, never silently anonymous. No transport is imported: the HTTP pipeline asks
+(`http.authentication`) and keeps the answer for the rest of the request.
 """
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import select
 
 from stateset_gateway import errors
 from stateset_gateway.auth import api_keys, tokens
 from stateset_gateway.auth.principal import Principal
-from stateset_gateway.config import Settings
 from stateset_gateway.db.engine import Database
 from stateset_gateway.db.models.auth import ApiKey, User
 from stateset_gateway.db.types import utcnow
-
-_UNSET = object()
-
-
-class RequestLike(Protocol):
-    headers: Any
-    state: Any
-    app: Any
+from stateset_gateway.auth.caller import Caller
 
 
-def bearer_token(authorization: str) -> str:
-    """The token of `Bearer <token>`; anything else in Authorization is INVALID_TOKEN."""
-    scheme, _, token = authorization.strip().partition(" ")
-    token = token.strip()
-    if scheme.lower() != "bearer" or not token or " " in token:
-        raise errors.InvalidToken("Authorization header must be 'Bearer <token>'")
-    return token
-
-
-async def authenticate_access_token(db: Database, settings: Settings, token: str) -> Principal:
-    """Verify an access JWT, then confirm its subject still may act: user active and session not
-    logged out, or API key still live. Permissions come from the database, so a role change or a
-    revoked key takes effect at once, not at token expiry."""
-    claims = tokens.decode_token(settings, token, "access")
+async def authenticate_access_token(db: Database, claims: dict[str, Any]) -> Principal:
+    """An access JWT's verified claims -> its subject, once confirmed it still may act: user active
+    and session not logged out, or API key still live. Permissions come from the database, so a role
+    change or a revoked key takes effect at once, not at token expiry."""
     if claims.get("kind") == "api_key":
         async with db.reader() as session:
             record = await session.get(ApiKey, claims["sub"])
@@ -75,32 +57,18 @@ def principal_for_user(user: User, *, session_id: Any = None) -> Principal:
     )
 
 
-async def authenticate(
-    db: Database, settings: Settings, *, authorization: str | None = None, api_key: str | None = None
-) -> Principal | None:
-    """The caller named by the headers, None when there are none. X-API-Key wins when both are sent,
-    because a key is the more specific credential for machine clients."""
-    if api_key is not None and api_key.strip():
-        return await api_keys.authenticate_api_key(db, api_key.strip())
-    if authorization is not None and authorization.strip():
-        return await authenticate_access_token(db, settings, bearer_token(authorization))
-    return None
-
-
-async def principal_for_request(request: RequestLike) -> Principal | None:
-    """Authenticate once per request and remember it on `request.state`, whichever transport asks."""
-    cached = getattr(request.state, "principal", _UNSET)
-    if cached is not _UNSET:
-        return cached  # type: ignore[no-any-return]
-    app_state = request.app.state
-    principal = await authenticate(
-        app_state.db,
-        app_state.settings,
-        authorization=request.headers.get("authorization"),
-        api_key=request.headers.get("x-api-key"),
-    )
-    request.state.principal = principal
+async def authenticate(db: Database, caller: Caller) -> Principal | None:
+    """The caller named by its credentials, None when it sent none. X-API-Key wins when both are
+    sent, because a key is the more specific credential for machine clients."""
+    if caller.api_key is not None:
+        principal = await api_keys.authenticate_api_key(db, caller.api_key)
+    elif caller.authorization is not None:
+        principal = await authenticate_access_token(db, caller.access_claims())
+    else:
+        return None
+    caller.authenticated_as(principal)
     return principal
+
 
 
 def require_principal(principal: Principal | None) -> Principal:
@@ -108,12 +76,4 @@ def require_principal(principal: Principal | None) -> Principal:
         raise errors.InvalidToken(
             "Authentication required: send 'Authorization: Bearer <access token>' or 'X-API-Key: sk_...'"
         )
-    return principal
-
-
-async def authorize(request: RequestLike, permission: str | None) -> Principal:
-    """Authenticate and check one permission (None: any authenticated caller). 401 before 403."""
-    principal = require_principal(await principal_for_request(request))
-    if permission is not None:
-        principal.require(permission)
     return principal

@@ -15,14 +15,13 @@ from stateset_gateway.auth import api_keys
 from stateset_gateway.auth.permissions import ADMIN
 from stateset_gateway.config import Settings
 from stateset_gateway.db.engine import Database
-from stateset_gateway.db.urls import to_sqlalchemy_url
 
 KEY_FILE = ".stateset-dev-key"
 
 
 def key_path(settings: Settings) -> Path:
     if settings.database_kind == "sqlite":
-        database = to_sqlalchemy_url(settings.database_url).database
+        database = settings.sqlalchemy_url.database
         if database and database != ":memory:":
             return Path(database).resolve().parent / KEY_FILE
     return Path.cwd() / KEY_FILE

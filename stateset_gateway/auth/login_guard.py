@@ -2,10 +2,12 @@
 and further attempts answer 429 RATE_LIMIT_EXCEEDED (with Retry-After) until the window moves on.
 
 Every attempt counts when it starts (so a burst of parallel guesses cannot all pass a check made
-before any of them failed), and a correct password clears that email's counter; in a moving window (the `limits` library): one Redis shared by every instance
-when `APP__REDIS_URL` is set, process memory otherwise. While blocked, even the right password is
-refused, otherwise the block would only slow a guesser down by the cost of a request. If Redis is
-unreachable the guard lets logins through (and logs it): losing sign-in for everyone is worse.
+before any of them failed), and a correct password clears that email's counter. The counters are
+moving windows on the same `limits` storages as every limit of the gateway
+(`counters.storage_for`): one Redis shared by every instance when `APP__REDIS_URL` is set,
+process memory otherwise. While blocked, even the right password is refused, otherwise the block
+would only slow a guesser down by the cost of a request. If Redis is unreachable the guard lets
+logins through (and logs it): losing sign-in for everyone is worse.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from limits.aio.strategies import MovingWindowRateLimiter
 
 from stateset_gateway import errors
 from stateset_gateway.config import Settings
-from stateset_gateway.traffic import storage_for
+from stateset_gateway.counters import storage_for
 
 log = logging.getLogger("stateset_gateway.auth")
 

@@ -9,6 +9,12 @@ from stateset_gateway import errors
 from stateset_gateway.auth.permissions import grants
 
 
+def client_key(kind: str, principal_id: object) -> str:
+    """`api_key:<id>` or `user:<id>`: one name whether a key is sent as itself or as the access token
+    the client-credentials grant made of it, and one for all of a user's tokens (CONTRACT section 6)."""
+    return f"{kind}:{principal_id}"
+
+
 @dataclass(frozen=True)
 class Principal:
     """A caller after authentication. Transports only ever ask it `require(permission)`.
@@ -28,9 +34,9 @@ class Principal:
     session_id: uuid.UUID | None = None
 
     @property
-    def rate_limit_key(self) -> str:
-        """API key, else user: the identity rate limits count against (CONTRACT section 6)."""
-        return f"{self.kind}:{self.id}"
+    def client_key(self) -> str:
+        """The caller's name for the budgets (rate limit, GraphQL cost) and for idempotency keys."""
+        return client_key(self.kind, self.id)
 
     def has(self, permission: str) -> bool:
         return grants(self.permissions, permission)

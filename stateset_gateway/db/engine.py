@@ -18,11 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.pool import NullPool
 
 from stateset_gateway.config import Settings
-from stateset_gateway.db.urls import to_sqlalchemy_url
 
 
 def _sqlite_engine(settings: Settings, *, immediate: bool) -> AsyncEngine:
-    url = to_sqlalchemy_url(settings.database_url)
+    url = settings.sqlalchemy_url
     db = settings.database
     busy_ms = int(db.connect_timeout_seconds * 1000)
     in_memory = url.database in (None, "", ":memory:")
@@ -65,7 +64,7 @@ def _sqlite_engine(settings: Settings, *, immediate: bool) -> AsyncEngine:
 def _postgres_engine(settings: Settings) -> AsyncEngine:
     db = settings.database
     return create_async_engine(
-        to_sqlalchemy_url(settings.database_url),
+        settings.sqlalchemy_url,
         echo=db.echo,
         pool_size=db.max_connections,
         max_overflow=0,

@@ -1,4 +1,9 @@
-"""Driver exceptions -> domain errors, in one place for every database and transport."""
+"""Any exception -> the domain error a client sees, in one place for every database and transport.
+
+A DomainError is already what the client sees; the only other failures with a documented answer
+are the database's (unreachable, locked, a constraint the client broke). Everything else is a bug:
+None here, INTERNAL_ERROR at the renderer.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +19,14 @@ def _text(exc: BaseException) -> str:
     return f"{type(orig).__name__ if orig else ''} {orig or exc}".lower()
 
 
-def translate_db_error(exc: BaseException) -> errors.DomainError | None:
+def to_domain_error(exc: BaseException) -> errors.DomainError | None:
+    """The client-facing form of any exception, or None when it is an unexpected bug (-> INTERNAL_ERROR)."""
+    if isinstance(exc, errors.DomainError):
+        return exc
+    return _translate_db_error(exc)
+
+
+def _translate_db_error(exc: BaseException) -> errors.DomainError | None:
     if isinstance(exc, sa_exc.TimeoutError):  # pool exhausted
         return errors.ServiceUnavailable("Timeout acquiring connection from pool")
     if isinstance(exc, (ConnectionError, OSError, asyncio.TimeoutError)) and not isinstance(

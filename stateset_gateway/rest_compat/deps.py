@@ -22,7 +22,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.routing import APIRoute
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
-from stateset_gateway.auth.authenticate import authorize, principal_for_request
+from stateset_gateway.http.authentication import authorize, principal_for_request
 from stateset_gateway.auth.permissions import is_known
 from stateset_gateway.auth.principal import Principal
 

@@ -18,6 +18,8 @@ from fastapi import Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 
+from stateset_gateway.http.state import state_of
+
 T = TypeVar("T")
 
 
@@ -58,7 +60,7 @@ def dumps(value: Any) -> bytes:
 
 def meta(request: Request) -> dict[str, Any]:
     return {
-        "request_id": getattr(request.state, "request_id", None),
+        "request_id": state_of(request.scope).request_id,
         "timestamp": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
     }
 

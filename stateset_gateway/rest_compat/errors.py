@@ -1,4 +1,6 @@
-"""DomainError -> the documented REST error payload (CONTRACT section 2), rendered in one place."""
+"""DomainError -> the documented REST error payload (CONTRACT section 2), rendered in one place for
+every path but /graphql: the framework's errors (404, 405, a bad body), the routes' errors, and those
+of the HTTP pipeline's layers (413, 429, an idempotency conflict, 504, a 500 below the routes)."""
 
 from __future__ import annotations
 
@@ -13,6 +15,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from stateset_gateway import errors
+from stateset_gateway.http.state import state_of
+
+JSON = "application/json"
 
 
 def error_body(error: errors.DomainError, request_id: str | None) -> dict[str, Any]:
@@ -25,15 +30,15 @@ def error_body(error: errors.DomainError, request_id: str | None) -> dict[str, A
     return {"error": body}
 
 
-def render(error: errors.DomainError, request_id: str | None) -> tuple[int, dict[str, str], bytes]:
-    return error.status, error.headers(), orjson.dumps(error_body(error, request_id))
+def render(error: errors.DomainError, request_id: str | None) -> tuple[int, str, dict[str, str], bytes]:
+    """(status, media type, headers, body), as the HTTP pipeline and the handlers below send it."""
+    return error.status, JSON, error.headers(), orjson.dumps(error_body(error, request_id))
 
 
 def error_response(error: errors.DomainError, request: Request) -> Response:
     request.app.state.metrics.count_error(error.code.value)
-    request_id = getattr(request.state, "request_id", None)
-    status, headers, body = render(error, request_id)
-    return Response(body, status_code=status, headers=headers, media_type="application/json")
+    status, media, headers, body = render(error, state_of(request.scope).request_id)
+    return Response(body, status_code=status, headers=headers, media_type=media)
 
 
 def validation_details(exc: RequestValidationError) -> dict[str, list[str]]:

@@ -16,7 +16,7 @@ from strawberry.types import Info
 
 from stateset_gateway import errors
 from stateset_gateway.auth import api_keys, tokens, users
-from stateset_gateway.auth.authenticate import principal_for_request
+from stateset_gateway.http.authentication import principal_for_request
 from stateset_gateway.auth.login_guard import guard_for
 from stateset_gateway.auth.principal import Principal
 from stateset_gateway.db.models.auth import ApiKey as ApiKeyRow

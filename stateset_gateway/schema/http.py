@@ -8,6 +8,9 @@ every request with the same query text, which removes most of the per-request fl
 - `Accept: application/graphql-response+json`: request errors (parse, validation, variables)
   answer 400; with `application/json` (or no Accept) they answer 200, as legacy clients expect.
 - A browser's GET (`Accept: text/html`) without a query gets GraphiQL.
+
+Every error it answers is a domain error rendered by `schema.errors`, as the HTTP pipeline's are.
+`http.graphql_route` hands it the requests for /graphql.
 """
 
 from __future__ import annotations
@@ -43,16 +46,14 @@ from strawberry.http.ides import get_graphql_ide_html
 
 from stateset_gateway import errors
 from stateset_gateway.config import GraphQLSettings
-from stateset_gateway.middleware import read_body
-from stateset_gateway.observability import Metrics
+from stateset_gateway.http.metrics import Metrics
+from stateset_gateway.http.rate_limit import RateLimiter
+from stateset_gateway.http.state import state_of
 from stateset_gateway.schema.context import Context
 from stateset_gateway.schema.cost import Cost, operation_cost
-from stateset_gateway.schema.errors import format_error
-from stateset_gateway.traffic import RateLimiter, scope_identity
+from stateset_gateway.schema.errors import GRAPHQL_RESPONSE, error_entry, format_error, media_type
 
-GRAPHQL_RESPONSE = "application/graphql-response+json"
 CACHEABLE_QUERY_LENGTH = 20_000
-JSON = "application/json"
 
 
 @dataclass(slots=True)
@@ -117,34 +118,6 @@ def use_direct_attribute_resolvers(schema: GraphQLSchema) -> None:
             graphql_field.resolve = _attribute(definition.python_name)
 
 
-class GraphQLRoute:
-    """ASGI middleware answering `/graphql` itself, ahead of FastAPI's router.
-
-    /graphql needs nothing the framework's routing adds (no dependencies to solve, no OpenAPI), and
-    skipping the router, its exception middleware and its per-request machinery is most of the
-    per-request floor. Errors raised here are still rendered by `RequestContextMiddleware`.
-    """
-
-    path = "/graphql"  # read by the metrics label as the route's template
-    methods = ("GET", "HEAD", "POST")
-
-    def __init__(self, app: Any, endpoint: GraphQLEndpoint) -> None:
-        self.app = app
-        self.endpoint = endpoint
-
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or scope["path"] != self.path:
-            await self.app(scope, receive, send)
-            return
-        scope["route"] = self
-        if scope["method"] not in self.methods:
-            raise errors.MethodNotAllowed(f"Method {scope['method']} is not allowed for {self.path}",
-                                          allow=["GET", "POST"])
-        body = await read_body(receive) if scope["method"] == "POST" else b""
-        response = await self.endpoint(Request(scope, receive), body)
-        await response(scope, receive, send)
-
-
 class GraphQLEndpoint:
     def __init__(self, schema: GraphQLSchema, limits: GraphQLSettings, metrics: Metrics, *,
                  budget: RateLimiter | None = None, cache_size: int = 1000) -> None:
@@ -187,11 +160,11 @@ class GraphQLEndpoint:
 
     async def __call__(self, request: Request, body: bytes = b"") -> Response:
         accept = request.headers.get("accept", "")
-        media = GRAPHQL_RESPONSE if GRAPHQL_RESPONSE in accept else JSON
+        media = media_type(accept)
         if request.method in ("GET", "HEAD") and "query" not in request.query_params:
             if self.graphiql and "text/html" in accept:
                 return HTMLResponse(get_graphql_ide_html())
-            return self._request_error("Missing query: pass ?query= or POST a JSON body", media)
+            return self._refuse(_bad_request("Missing query: pass ?query= or POST a JSON body"), media)
         params = self._params(request, body, media)
         if isinstance(params, Response):
             return params
@@ -203,35 +176,36 @@ class GraphQLEndpoint:
         document = prepared.document
         operation = get_operation_ast(document, operation_name)
         if operation is None:
-            return self._request_error("Unknown operation name or several operations without operationName", media)
+            return self._refuse(_bad_request("Unknown operation name or several operations without operationName"),
+                                media)
         if request.method != "POST" and operation.operation != OperationType.QUERY:
-            return self._respond({"errors": [self._plain_error("Mutations are only allowed over POST", 405)]},
-                                 405, media, headers={"Allow": "POST"})
+            return self._refuse(errors.MethodNotAllowed("Mutations are only allowed over POST", allow=["POST"]), media)
 
         cost = self._cost(prepared, operation, operation_name, variables)
         cost_report = {"requestedQueryCost": cost.cost, "maximumAvailable": self.limits.max_cost}
         if cost.cost > self.limits.max_cost or cost.depth > self.limits.max_depth:
             too = (f"cost {cost.cost} exceeds the maximum of {self.limits.max_cost}" if cost.cost > self.limits.max_cost
                    else f"depth {cost.depth} exceeds the maximum of {self.limits.max_depth}")
-            error = self._plain_error(f"Query is too complex: {too}; ask for smaller pages or fewer levels", 400)
-            error["extensions"]["details"] = {"cost": cost.cost, "max_cost": self.limits.max_cost,
-                                              "depth": cost.depth, "max_depth": self.limits.max_depth}
-            return self._respond({"errors": [error], "extensions": {"cost": cost_report}},
-                                 400 if media == GRAPHQL_RESPONSE else 200, media)
+            error = errors.QueryTooComplex(
+                f"Query is too complex: {too}; ask for smaller pages or fewer levels",
+                {"cost": cost.cost, "max_cost": self.limits.max_cost, "depth": cost.depth,
+                 "max_depth": self.limits.max_depth})
+            return self._refuse(error, media, status=400 if media == GRAPHQL_RESPONSE else 200,
+                                extensions={"cost": cost_report})
 
+        state = state_of(request.scope)
         if self.budget is not None and cost.cost > 0:
-            refused = await self._spend(request, cost.cost, cost_report, media)
+            refused = await self._spend(state.caller.budget_key(), cost.cost, cost_report)
             if refused is not None:
-                return refused
+                return self._refuse(refused, media, extensions={"cost": cost_report})
 
         context = Context(request=request, db=request.app.state.db, settings=request.app.state.settings)
         result = execute(self.schema, document, context_value=context, variable_values=variables,
                          operation_name=operation_name, is_awaitable=is_awaitable, executor_class=Executor)
         if not isinstance(result, ExecutionResult):
             result = await result
-        request_id = getattr(request.state, "request_id", None)
         body: dict[str, Any] = {}
-        formatted = [format_error(e, request_id) for e in result.errors or ()]
+        formatted = [format_error(e, state.request_id) for e in result.errors or ()]
         is_request_error = result.data is None and bool(result.errors) and all(e.path is None for e in result.errors)
         if formatted:
             body["errors"] = formatted
@@ -248,57 +222,53 @@ class GraphQLEndpoint:
                 try:
                     raw["variables"] = orjson.loads(raw["variables"]) if raw["variables"] else None
                 except orjson.JSONDecodeError:
-                    return self._request_error("variables must be a JSON object", media)
+                    return self._refuse(_bad_request("variables must be a JSON object"), media)
         else:
             content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
             if content_type not in ("application/json", "application/graphql+json", ""):
-                return self._respond(
-                    {"errors": [self._plain_error(f"Unsupported content type {content_type}; send application/json", 415)]},
-                    415, media)
+                return self._refuse(errors.UnsupportedMediaType(
+                    f"Unsupported content type {content_type}; send application/json"), media)
             try:
                 raw = orjson.loads(body)
             except orjson.JSONDecodeError as exc:
-                return self._request_error(f"Malformed JSON body: {exc}", media)
+                return self._refuse(_bad_request(f"Malformed JSON body: {exc}"), media)
             if not isinstance(raw, dict):
-                return self._request_error("The body must be a JSON object", media)
+                return self._refuse(_bad_request("The body must be a JSON object"), media)
         query = raw.get("query")
         variables = raw.get("variables")
         operation_name = raw.get("operationName") or None
         if not isinstance(query, str) or not query.strip():
-            return self._request_error("query must be a non-empty string", media)
+            return self._refuse(_bad_request("query must be a non-empty string"), media)
         if variables is not None and not isinstance(variables, dict):
-            return self._request_error("variables must be a JSON object", media)
+            return self._refuse(_bad_request("variables must be a JSON object"), media)
         if operation_name is not None and not isinstance(operation_name, str):
-            return self._request_error("operationName must be a string", media)
+            return self._refuse(_bad_request("operationName must be a string"), media)
         return query, variables, operation_name
 
-    async def _spend(self, request: Request, cost: int, cost_report: dict[str, Any], media: str) -> Response | None:
-        """Charge the operation's cost to its client's budget (CONTRACT section 6). The budget left is
+    async def _spend(self, identity: str, cost: int, cost_report: dict[str, Any]) -> errors.RateLimitExceeded | None:
+        """Charge the operation's cost to its caller's budget (CONTRACT section 6). The budget left is
         reported in `extensions.cost.budget`; an operation it cannot pay for is refused, 429, unrun."""
         assert self.budget is not None
-        identity = scope_identity(request.app.state.settings, request.scope, verified_keys_only=True)
         decision = await self.budget.hit(identity, cost)
         if decision is None:  # the shared counter store is down: not enforced (logged by the limiter)
             return None
         cost_report["budget"] = {"limit": decision.limit, "remaining": decision.remaining, "resetAt": decision.reset}
         if decision.allowed:
             return None
-        retry_after = decision.error().retry_after
-        error = self._plain_error(f"Query cost budget exhausted ({decision.rule} per client): this operation costs "
-                                  f"{cost}, {decision.remaining} left; retry in {retry_after} seconds", 429)
-        error["extensions"]["details"] = {"retry_after": retry_after, "cost": cost, "remaining": decision.remaining}
-        return self._respond({"errors": [error], "extensions": {"cost": cost_report}}, 429, media,
-                             headers={"Retry-After": str(retry_after)})
+        retry_after = decision.retry_after
+        return errors.RateLimitExceeded(
+            retry_after, f"Query cost budget exhausted ({decision.rule} per client): this operation costs "
+                         f"{cost}, {decision.remaining} left; retry in {retry_after} seconds",
+            {"cost": cost, "remaining": decision.remaining})
 
-    @staticmethod
-    def _plain_error(message: str, status: int) -> dict[str, Any]:
-        code = {405: "METHOD_NOT_ALLOWED", 415: "VALIDATION_ERROR", 429: "RATE_LIMIT_EXCEEDED"}.get(
-            status, "VALIDATION_ERROR")
-        return {"message": message, "extensions": {"code": code, "status": status}}
-
-    def _request_error(self, message: str, media: str) -> Response:
-        """A request that is not well-formed (no query, bad JSON): 400 whatever the media type."""
-        return self._respond({"errors": [self._plain_error(message, 400)]}, 400, media)
+    def _refuse(self, error: errors.DomainError, media: str, *, status: int | None = None,
+                extensions: dict[str, Any] | None = None) -> Response:
+        """The request refused before execution: the error's own status unless the media type says
+        otherwise (a legacy client gets 200 for a request error)."""
+        body: dict[str, Any] = {"errors": [error_entry(error, None)]}
+        if extensions is not None:
+            body["extensions"] = extensions
+        return self._respond(body, error.status if status is None else status, media, headers=error.headers())
 
     def _errors(self, problems: list[GraphQLError], media: str) -> Response:
         body = {"errors": [format_error(e, None) for e in problems]}
@@ -308,6 +278,11 @@ class GraphQLEndpoint:
         for error in body.get("errors", ()):
             self.metrics.count_error(error["extensions"]["code"])
         return Response(orjson.dumps(body, default=_default), status_code=status, media_type=media, headers=headers)
+
+
+def _bad_request(message: str) -> errors.ValidationFailed:
+    """A request that is not well-formed (no query, bad JSON): 400 whatever the media type."""
+    return errors.ValidationFailed({}, message)
 
 
 def _default(value: Any) -> Any:

@@ -4,7 +4,7 @@
     async def orders(self, info: Info) -> ...: ...
 
 `HasPermission` authenticates lazily from the request headers (X-API-Key or Bearer, once per request,
-shared with REST through `request.state`), stores the Principal on `info.context.principal` and raises
+shared with REST through the request's state), stores the Principal on `info.context.principal` and raises
 the typed errors (INVALID_TOKEN / TOKEN_EXPIRED / INVALID_API_KEY 401, INSUFFICIENT_PERMISSIONS 403)
 that the schema's error formatter renders with `code`, `status` and `details` in `extensions`.
 Sign-in fields declare `public()`, "any signed-in caller" fields `authenticated()`, so the
@@ -20,7 +20,7 @@ from strawberry.extensions import FieldExtension
 from strawberry.permission import BasePermission, PermissionExtension
 from strawberry.types import Info
 
-from stateset_gateway.auth.authenticate import authorize
+from stateset_gateway.http.authentication import authorize
 from stateset_gateway.auth.permissions import is_known
 from stateset_gateway.auth.principal import Principal
 

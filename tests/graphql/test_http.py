@@ -112,7 +112,7 @@ async def test_other_methods_get_the_documented_405_and_metrics_name_the_route(
     response = await client.put("/graphql", json={"query": "{ __typename }"}, headers=admin_headers)
     assert response.status_code == 405
     assert response.headers["allow"] == "GET, POST"
-    assert response.json()["error"]["code"] == "METHOD_NOT_ALLOWED"
+    assert response.json()["errors"][0]["extensions"]["code"] == "METHOD_NOT_ALLOWED"
     await client.post("/graphql", json={"query": "{ __typename }"})
     metrics = (await client.get("/metrics")).text
     assert 'http_request_duration_seconds_count{method="POST",route="/graphql",status="200"}' in metrics

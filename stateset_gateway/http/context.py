@@ -1,5 +1,9 @@
-"""One pure-ASGI middleware for what every request needs: an id, a body limit, a timeout, a log
-line and a metric, and a last line of defence that turns any escaped exception into INTERNAL_ERROR.
+"""The request-context layer: what every request needs before and after anything else runs.
+
+Before: an id, the per-request state (`RequestState`, with the caller named from the headers in the
+same one pass), a body limit and a timeout. After: a log line and a metric, and a last line of
+defence that turns any escaped exception into its documented error, rendered in the shape of the
+request's transport (GraphQL on /graphql, the REST payload elsewhere).
 
 Pure ASGI (not BaseHTTPMiddleware) because it sits on the hot path of every request.
 """
@@ -15,10 +19,11 @@ from typing import Any
 from starlette.requests import ClientDisconnect
 
 from stateset_gateway import errors
-from stateset_gateway.observability import Metrics, RequestLog, new_request_id, request_id_var
-
-# Headers a layer inside this one wants on every answer to the request (the rate limit's budget).
-RESPONSE_HEADERS = "response_headers"
+from stateset_gateway.db.errors import to_domain_error
+from stateset_gateway.auth.caller import Callers
+from stateset_gateway.http.logs import RequestLog, new_request_id, request_id_var
+from stateset_gateway.http.metrics import Metrics
+from stateset_gateway.http.state import SCOPE_KEY, RequestState
 
 log = logging.getLogger("stateset_gateway.http")
 CLIENT_CLOSED_REQUEST = 499  # as nginx logs it: the client closed the connection first
@@ -29,7 +34,8 @@ Message = dict[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
-ErrorRenderer = Callable[[errors.DomainError, str], tuple[int, dict[str, str], bytes]]
+# (status, media type, headers, body) of a refused request, for one transport
+Rendered = tuple[int, str, dict[str, str], bytes]
 
 
 class RequestContextMiddleware:
@@ -37,14 +43,20 @@ class RequestContextMiddleware:
         self,
         app: ASGIApp,
         *,
+        callers: Callers,
         metrics: Metrics,
-        render_error: ErrorRenderer,
+        graphql_path: str,
+        render_graphql: Callable[[errors.DomainError, str, str], Rendered],
+        render_rest: Callable[[errors.DomainError, str], Rendered],
         max_body_bytes: int,
         timeout_seconds: float,
     ) -> None:
         self.app = app
+        self.callers = callers
         self.metrics = metrics
-        self.render_error = render_error
+        self.graphql_path = graphql_path
+        self.render_graphql = render_graphql
+        self.render_rest = render_rest
         self.max_body_bytes = max_body_bytes
         self.timeout_seconds = timeout_seconds
 
@@ -52,11 +64,20 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id, length = _request_headers(scope)
-        request_id = (request_id or new_request_id())[:128]
+        request_id = length = api_key = authorization = None
+        for key, value in scope["headers"]:  # one pass; ASGI servers give header names in lower case
+            if key == b"x-request-id":
+                request_id = value.decode("latin-1")[:128]
+            elif key == b"content-length":
+                length = value
+            elif key == b"x-api-key":
+                api_key = value
+            elif key == b"authorization":
+                authorization = value
+        request_id = request_id or new_request_id()
         request_id_var.set(request_id)
-        state = scope.setdefault("state", {})
-        state["request_id"] = request_id
+        state = scope[SCOPE_KEY] = RequestState(
+            request_id, self.callers.identify(api_key, authorization, scope.get("client")))
         started = time.perf_counter()
         id_header = (b"x-request-id", request_id.encode())
         status = 500
@@ -67,26 +88,24 @@ class RequestContextMiddleware:
             if message["type"] == "http.response.start":
                 status = message["status"]
                 response_started = True
-                message = {**message, "headers": [*message.get("headers", ()), id_header,
-                                                  *state.get(RESPONSE_HEADERS, ())]}
+                message = {**message, "headers": [*message.get("headers", ()), id_header, *state.response_headers]}
             await send(message)
 
         async def fail(error: errors.DomainError) -> None:
             if response_started:
                 return
             self.metrics.count_error(error.code.value)
-            code, headers, body = self.render_error(error, request_id)
-            rendered = [(k.lower().encode(), v.encode()) for k, v in headers.items()]
-            names = {name for name, _ in rendered}
-            state[RESPONSE_HEADERS] = [h for h in state.get(RESPONSE_HEADERS, ()) if h[0] not in names]
-            await send_with_id(
-                {
-                    "type": "http.response.start",
-                    "status": code,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                                *rendered],
-                }
-            )
+            if scope["path"] == self.graphql_path:
+                accept = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"accept"), "")
+                code, media, headers, body = self.render_graphql(error, request_id, accept)
+            else:
+                code, media, headers, body = self.render_rest(error, request_id)
+            await send_with_id({
+                "type": "http.response.start",
+                "status": code,
+                "headers": [(b"content-type", media.encode()), (b"content-length", b"%d" % len(body)),
+                            *((k.lower().encode(), v.encode()) for k, v in headers.items())],
+            })
             await send_with_id({"type": "http.response.body", "body": body})
 
         try:
@@ -103,15 +122,15 @@ class RequestContextMiddleware:
         except _BodyTooLarge:
             await fail(errors.PayloadTooLarge(f"Request body exceeds {self.max_body_bytes} bytes"))
         except Exception as exc:  # the last line of defence: never a bare 500
-            error = errors.to_domain_error(exc)
+            error = to_domain_error(exc)
             if error is None:
                 log.exception("unhandled exception", extra={"path": scope.get("path")})
                 error = errors.InternalError()
             await fail(error)
         finally:
             elapsed = time.perf_counter() - started
-            route_path = getattr(scope.get("route"), "path", None) or "unmatched"
-            self.metrics.observe_request(scope["method"], route_path, status, elapsed)
+            route = state.route or getattr(scope.get("route"), "path", None) or "unmatched"
+            self.metrics.observe_request(scope["method"], route, status, elapsed)
             request_log.write({"method": scope["method"], "path": scope["path"], "status": status,
                                "duration_ms": round(elapsed * 1000, 2)})
 
@@ -132,29 +151,6 @@ class RequestContextMiddleware:
         return wrapped
 
 
-async def read_body(receive: Any) -> bytes:
-    """The whole request body, read from the ASGI channel as Starlette's `Request.body()` reads it,
-    without the async generator it goes through for every chunk."""
-    chunks: list[bytes] = []
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            raise ClientDisconnect()
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            return b"".join(chunks)
-
-
-class _BodyTooLarge(Exception):
-    pass
-
-
-def _request_headers(scope: Scope) -> tuple[str | None, str | None]:
-    """X-Request-ID and Content-Length, in one pass (ASGI servers give header names in lower case)."""
-    request_id = length = None
-    for key, value in scope.get("headers", ()):
-        if key == b"x-request-id":
-            request_id = value.decode("latin-1")
-        elif key == b"content-length":
-            length = value.decode("latin-1")
-    return request_id, length
+class _BodyTooLarge(BaseException):
+    """Raised into whoever reads the body past the limit, and caught above. A BaseException because
+    FastAPI turns any Exception raised while it reads a route's body into its own 400."""

@@ -1,12 +1,14 @@
-"""Operations endpoints, no auth: liveness, readiness, version, Prometheus metrics."""
+"""Operations endpoints, no auth and never rate limited: liveness, readiness, version, Prometheus metrics."""
 
 from __future__ import annotations
 
+import os
 import platform
 import subprocess
 from functools import cache
 from pathlib import Path
 
+import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -20,8 +22,6 @@ router = APIRouter(tags=["operations"])
 @cache
 def git_commit() -> str | None:
     """The commit the code was built from, when known: $GIT_COMMIT, else the checkout's HEAD."""
-    import os
-
     if commit := os.environ.get("GIT_COMMIT"):
         return commit
     try:
@@ -57,8 +57,6 @@ async def readiness(request: Request) -> Response:
     if failed:
         error = errors.ServiceUnavailable(f"{', '.join(failed).capitalize()} unreachable", {"checks": checks})
         return error_response(error, request)
-    import orjson
-
     return Response(orjson.dumps({"status": "ready", "checks": checks}), media_type="application/json")
 
 

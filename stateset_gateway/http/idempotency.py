@@ -3,6 +3,12 @@ mutations. Pure ASGI glue around `resolvers.idempotency`, which holds the rules:
 (to fingerprint the request), claims the key, and either replays the stored answer (marked
 `Idempotent-Replayed: true`) or runs the request and, when it succeeded, stores what it answered.
 
+Keys are namespaced by the authenticated caller (`Principal.client_key`, else the client address),
+so the caller is authenticated first; that answer is the request's, so the endpoint does not ask
+again. Credentials that fail authentication cannot write anything: the request then runs as if no
+key had been sent, and is refused as any other (a key revoked since the first answer gets 401, not
+that answer).
+
 A GraphQL query sent with a key runs as usual: reading twice is already safe, and a replayed read
 would be stale. Sign-in, token and API-key creation run as usual too: their answers carry secrets,
 which are not kept.
@@ -15,12 +21,13 @@ from typing import Any
 import orjson
 from graphql import FieldNode, GraphQLError, OperationType, parse
 from graphql.utilities import get_operation_ast
+from starlette.requests import Request
 
-from stateset_gateway.auth.authenticate import authenticate
-from stateset_gateway.config import Settings
-from stateset_gateway.middleware import read_body
+from stateset_gateway import errors
+from stateset_gateway.http.authentication import principal_for_request
+from stateset_gateway.http.body import read_body, replaying
+from stateset_gateway.http.state import state_of
 from stateset_gateway.resolvers import idempotency
-from stateset_gateway.traffic import scope_identity
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # Answers that carry secrets (tokens, a new key) are never stored: sign-in and key creation run as if
@@ -31,9 +38,8 @@ HEADER = b"idempotency-key"
 
 
 class IdempotencyMiddleware:
-    def __init__(self, app: Any, settings: Settings) -> None:
+    def __init__(self, app: Any) -> None:
         self.app = app
-        self.settings = settings
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http" or scope["method"] not in WRITE_METHODS:
@@ -46,22 +52,22 @@ class IdempotencyMiddleware:
         key = raw_key.decode("latin-1")
         idempotency.check_key(key)
         body = await read_body(receive)
-        replay_body = _replaying(body, receive)
+        replay_body = replaying(body, receive)
         if scope["path"].startswith(UNSTORED_PREFIXES) or (scope["path"] == "/graphql"
                                                            and not _is_stored_mutation(body)):
             await self.app(scope, replay_body, send)
             return
 
+        try:
+            principal = await principal_for_request(Request(scope))
+        except errors.DomainError:  # refused below as any request with these credentials is
+            await self.app(scope, replay_body, send)
+            return
         db = scope["app"].state.db
-        client = scope_identity(self.settings, scope)
+        client = state_of(scope).caller.namespace(principal)
         request = idempotency.fingerprint(scope["method"], scope["path"], scope.get("query_string", b""), body)
         stored = await idempotency.claim(db, client, key, request)
         if stored is not None:
-            # The credential must still be good: a key revoked, or a session logged out, since the
-            # first answer gets 401 like any other request, not that answer again.
-            headers = dict(scope["headers"])
-            await authenticate(db, self.settings, api_key=_text(headers.get(b"x-api-key")),
-                               authorization=_text(headers.get(b"authorization")))
             await _send_stored(send, stored)
             return
 
@@ -88,24 +94,6 @@ class IdempotencyMiddleware:
             await idempotency.complete(db, client, key, idempotency.StoredResponse(status, content_type, answer))
         elif outcome == "release":
             await idempotency.release(db, client, key)
-
-
-def _text(value: bytes | None) -> str | None:
-    return None if value is None else value.decode("latin-1")
-
-
-def _replaying(body: bytes, receive: Any) -> Any:
-    """A receive channel that hands the already-read body over once, then the client's own."""
-    sent = False
-
-    async def replay() -> dict[str, Any]:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
-
-    return replay
 
 
 def _is_stored_mutation(body: bytes) -> bool:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +16,11 @@ from stateset_gateway.config import Settings, load_settings
 from stateset_gateway.db import migrate
 from stateset_gateway.db.engine import Database
 from stateset_gateway.db.models import metadata
-from tests import services
-from tests.databases import fresh_database
+from tests.support import services
+from tests.support.auth import AuthHeaders
+from tests.support.databases import fresh_database
+from tests.support.rest_api import Api
+from tests.support.statements import StatementLog
 
 # Tests must never read a developer's config/ files or environment overrides.
 os.environ["APP_CONFIG_DIR"] = str(Path(__file__).parent / "no-config")
@@ -76,6 +79,12 @@ async def client(app: Any) -> AsyncIterator[httpx.AsyncClient]:
         yield c
 
 
+@pytest.fixture
+def sql(app: Any) -> StatementLog:
+    """`with sql.recording() as statements:` every SQL statement the app runs inside the block."""
+    return StatementLog(app.state.db)
+
+
 @pytest.fixture(scope="session")
 def redis_url() -> Iterator[str]:
     if not services.redis_available():
@@ -86,7 +95,6 @@ def redis_url() -> Iterator[str]:
 
 # --- auth: headers for calling protected routes -------------------------------------------------
 
-AuthHeaders = Callable[[list[str]], Awaitable[dict[str, str]]]
 
 
 @pytest.fixture
@@ -106,3 +114,9 @@ def auth_headers(db: Database) -> AuthHeaders:
 async def admin_headers(auth_headers: AuthHeaders) -> dict[str, str]:
     """Headers of an `admin:*` API key: everything is allowed."""
     return await auth_headers(["admin:*"])
+
+
+@pytest.fixture
+async def api(client: httpx.AsyncClient, admin_headers: dict[str, str], db: Database) -> Api:
+    """REST /api/v1 as an admin API key."""
+    return Api(client, admin_headers, db)

@@ -3,7 +3,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.graphql_client import GraphQLClient
+from tests.support.graphql_client import GraphQLClient
 
 
 @pytest.fixture

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from tests.graphql import factories as f
-from tests.graphql_client import GraphQLClient
+from tests.support import factories as f
+from tests.support.graphql_client import GraphQLClient
 
 
 async def test_customer_crud_and_duplicate_email(gql: GraphQLClient) -> None:

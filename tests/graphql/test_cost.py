@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from tests.graphql_client import GraphQLClient
+from tests.support.graphql_client import GraphQLClient
 
 NESTED = "{ orders(first: 50) { nodes { customer { email } items { product { inventoryLevels { onHand } } } } } }"
 

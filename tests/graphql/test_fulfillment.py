@@ -9,8 +9,8 @@ from sqlalchemy import update
 
 from stateset_gateway.db.engine import Database
 from stateset_gateway.db.models import Order
-from tests.graphql import factories as f
-from tests.graphql_client import GraphQLClient
+from tests.support import factories as f
+from tests.support.graphql_client import GraphQLClient
 
 SHIP = "mutation($i: CreateShipmentInput!) { createShipment(input: $i) { id status } }"
 

@@ -121,7 +121,7 @@ async def test_other_methods_get_the_documented_405_and_metrics_name_the_route(
 async def test_nested_relations_need_their_own_read_permission(
     client: httpx.AsyncClient, gql: object, auth_headers: object
 ) -> None:
-    from tests.graphql import factories as f
+    from tests.support import factories as f
 
     c = await f.customer(gql)  # type: ignore[arg-type]
     p, _ = await f.stocked_product(gql)  # type: ignore[arg-type]

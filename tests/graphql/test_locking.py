@@ -12,8 +12,8 @@ from sqlalchemy import text
 from stateset_gateway.app import create_app
 from stateset_gateway.config import load_settings
 from stateset_gateway.db.engine import Database
-from tests.graphql import factories as f
-from tests.graphql_client import GraphQLClient
+from tests.support import factories as f
+from tests.support.graphql_client import GraphQLClient
 
 
 @pytest.fixture

@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
 
-from sqlalchemy import event
-
-from stateset_gateway.db.engine import Database
 from stateset_gateway.db.demo import SeedSize, seed
-from tests.graphql import factories as f
-from tests.graphql_client import GraphQLClient
+from stateset_gateway.db.engine import Database
+from tests.support import factories as f
+from tests.support.graphql_client import GraphQLClient
+from tests.support.statements import StatementLog
 
 NESTED = """query($n: Int!) { orders(first: $n) { totalCount nodes {
   customer { email }
@@ -20,35 +16,24 @@ NESTED = """query($n: Int!) { orders(first: $n) { totalCount nodes {
 } } }"""
 
 
-@contextmanager
-def count_statements(app: Any) -> Iterator[list[str]]:
-    statements: list[str] = []
-    engine = app.state.db.engine.sync_engine
-
-    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        # Authentication's own lookups (API key, last-used stamp) are per request, not per row.
-        skip = statement.lstrip().upper().startswith(("BEGIN", "SAVEPOINT", "RELEASE", "PRAGMA"))
-        if not skip and "api_keys" not in statement:
-            statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
+def per_row_work(statements: list[str]) -> list[str]:
+    """Leaves out transaction control and authentication's own lookups (API key, last-used stamp):
+    those are per request, not per row."""
+    return [s for s in statements if not s.lstrip().upper().startswith(("BEGIN", "SAVEPOINT", "RELEASE", "PRAGMA"))
+            and "api_keys" not in s]
 
 
 async def test_nested_orders_query_costs_the_same_statements_for_10_and_100_rows(
-    gql: GraphQLClient, app: Any, db: Database
+    gql: GraphQLClient, sql: StatementLog, db: Database
 ) -> None:
     await seed(db, SeedSize(customers=30, products=20, orders=120))
     counts = {}
     for n in (10, 100):
-        with count_statements(app) as statements:
+        with sql.recording() as statements:
             data = await gql(NESTED, {"n": n})
         assert len(data["orders"]["nodes"]) == n
         assert all(node["items"] and node["customer"]["email"] for node in data["orders"]["nodes"])
-        counts[n] = len(statements)
+        counts[n] = len(per_row_work(statements))
     assert counts[10] == counts[100]
     # One per level: orders, totalCount, customers, items, products, inventory levels.
     assert counts[100] == 6, counts
@@ -87,7 +72,8 @@ async def test_orders_and_cancels_across_locations_never_deadlock(gql: GraphQLCl
     assert sum(level["reserved"] for level in levels) == 6 * (6 - len(codes))
 
 
-async def test_creating_an_order_costs_the_same_statements_for_1_and_4_lines(gql: GraphQLClient, app: Any) -> None:
+async def test_creating_an_order_costs_the_same_statements_for_1_and_4_lines(gql: GraphQLClient,
+                                                                            sql: StatementLog) -> None:
     c = await f.customer(gql)
     products = [(await f.stocked_product(gql, 10))[0] for _ in range(4)]
     second = await f.location(gql)
@@ -97,10 +83,10 @@ async def test_creating_an_order_costs_the_same_statements_for_1_and_4_lines(gql
     for size in (1, 4):
         first_line = 12 if size == 1 else 6  # 12 spans both locations; 6 more then come from the second
         lines = [{"productId": p["id"], "quantity": first_line if i == 0 else 2} for i, p in enumerate(products[:size])]
-        with count_statements(app) as statements:
+        with sql.recording() as statements:
             data = await gql(mutation, {"i": {"customerId": c["id"], "items": lines}})
         assert len(data["createOrder"]["items"]) == size
-        counts[size] = len(statements)
+        counts[size] = len(per_row_work(statements))
     assert counts[1] == counts[4], counts
     levels = await f.levels(gql, products[0]["id"])
     assert sorted((lv["onHand"], lv["reserved"]) for lv in levels) == [(10, 8), (10, 10)]

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from stateset_gateway.db.engine import Database
 from stateset_gateway.db.demo import SeedSize, seed
-from tests.graphql_client import GraphQLClient
+from stateset_gateway.db.engine import Database
+from tests.support.graphql_client import GraphQLClient
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 

@@ -18,8 +18,8 @@ from stateset_gateway.resolvers import derived, loaders
 from stateset_gateway.schema.permissions import RelationPermission
 from stateset_gateway.schema.relations import Derived, Relation, Shape, declaration_of
 from stateset_gateway.schema.schema import build_schema
-from tests.graphql import factories as f
-from tests.graphql_client import GraphQLClient
+from tests.support import factories as f
+from tests.support.graphql_client import GraphQLClient
 
 # The table each stored GraphQL type reads its rows from.
 TABLES: dict[str, type[Any]] = {

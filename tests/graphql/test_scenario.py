@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from stateset_gateway.db.engine import Database
-from tests import scenario
-from tests.graphql_client import GraphQLClient
+from tests.support import scenario
+from tests.support.graphql_client import GraphQLClient
 
 
 async def test_order_to_restock_over_graphql(gql: GraphQLClient, db: Database) -> None:

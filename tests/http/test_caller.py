@@ -6,7 +6,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.conftest import AuthHeaders
+from tests.support.auth import AuthHeaders
 
 ORDERS = "/api/v1/orders"
 

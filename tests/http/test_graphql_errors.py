@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import AuthHeaders
+from tests.support.auth import AuthHeaders
 
 TYPENAME = {"query": "{ __typename }"}
 CREATE_CUSTOMER = "mutation($i: CreateCustomerInput!) { createCustomer(input: $i) { id } }"

@@ -14,22 +14,7 @@ import pytest
 from stateset_gateway.auth import tokens
 from stateset_gateway.config import Settings
 from stateset_gateway.db.types import utcnow
-
-ME = "/api/v1/auth/me"
-
-
-async def sign_up(client: httpx.AsyncClient, email: str = "ann@example.com") -> dict[str, Any]:
-    response = await client.post("/api/v1/auth/register", json={"email": email, "password": "correct horse"})
-    assert response.status_code == 201, response.text
-    return response.json()["data"]  # type: ignore[no-any-return]
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
-def error_code(response: httpx.Response) -> str:
-    return response.json()["error"]["code"]  # type: ignore[no-any-return]
+from tests.support.auth import ME, bearer, error_code, sign_up
 
 
 def claims_for(settings: Settings, user_id: str, **overrides: Any) -> dict[str, Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from tests.graphql_client import GraphQLClient
+from tests.support.graphql_client import GraphQLClient
 
 _seq = itertools.count(1)
 

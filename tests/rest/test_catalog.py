@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 
-from tests.rest_api import Api, api  # noqa: F401
+from tests.support.rest_api import Api
 
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 RFC3339_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")

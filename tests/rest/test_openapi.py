@@ -7,7 +7,6 @@ import re
 from typing import Any
 
 import httpx
-import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given
 from hypothesis import settings as hypothesis_settings
@@ -15,8 +14,8 @@ from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
-from stateset_gateway.db.engine import Database
 from stateset_gateway.db.demo import SeedSize, seed
+from stateset_gateway.db.engine import Database
 
 MINE = r"^/api/v1/(customers|products|inventory|orders|returns|shipments)"
 EXAMPLES_PER_OPERATION = 6

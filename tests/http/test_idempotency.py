@@ -18,7 +18,7 @@ from stateset_gateway.db.engine import Database
 from stateset_gateway.db.models import IdempotencyRecord
 from stateset_gateway.db.types import utcnow
 from stateset_gateway.resolvers import idempotency
-from tests.conftest import AuthHeaders
+from tests.support.auth import AuthHeaders
 
 CUSTOMERS = "/api/v1/customers"
 CREATE_CUSTOMER = "mutation($i: CreateCustomerInput!) { createCustomer(input: $i) { id email } }"

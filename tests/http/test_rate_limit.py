@@ -15,7 +15,7 @@ import pytest
 from stateset_gateway.app import create_app
 from stateset_gateway.config import ConfigError, Settings, load_settings
 from stateset_gateway.db.engine import Database
-from tests.conftest import AuthHeaders
+from tests.support.auth import AuthHeaders
 
 LIST_ORDERS = "/api/v1/orders"
 

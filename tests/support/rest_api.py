@@ -1,7 +1,7 @@
 """A small REST client for tests: admin-keyed calls that unwrap the success envelope, and the few
 setup steps (customer, product, stock, order) most REST tests need.
 
-Import the `api` fixture into a test module: `from tests.rest_api import api  # noqa: F401`.
+The `api` fixture (tests/conftest.py) is one, keyed as an admin.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ import uuid
 from typing import Any
 
 import httpx
-import pytest
 
 from stateset_gateway.db.engine import Database
 
@@ -81,8 +80,3 @@ class Api:
         await self.ok("POST", f"/shipments/{shipment['id']}/ship")
         await self.ok("POST", f"/shipments/{shipment['id']}/deliver")
         return await self.ok("GET", f"/orders/{order['id']}")
-
-
-@pytest.fixture
-async def api(client: httpx.AsyncClient, admin_headers: dict[str, str], db: Database) -> Api:
-    return Api(client, admin_headers, db)

@@ -7,7 +7,15 @@ from typing import Any
 import httpx
 import pytest
 
-from bench.harness import Result, combine_rounds, format_ratios, format_table, http_request, parse_args, ratios
+from bench.harness import (
+    Result,
+    combine_rounds,
+    format_ratios,
+    format_table,
+    http_request,
+    parse_args,
+    ratios,
+)
 from bench.probe import StatementCounter
 
 

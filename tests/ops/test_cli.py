@@ -25,8 +25,8 @@ from stateset_gateway.config import load_settings
 from stateset_gateway.db import migrate
 from stateset_gateway.db.engine import Database
 from stateset_gateway.db.models import OrderStatus
-from tests import services
-from tests.databases import fresh_database
+from tests.support import services
+from tests.support.databases import fresh_database
 
 _SCRIPT = Path(sys.executable).with_name("stateset-cli")
 CLI = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "stateset_gateway.cli"]
@@ -36,7 +36,7 @@ def cli_env(**overrides: str) -> dict[str, str]:
     """The test process's environment without any APP__ override, plus `overrides`; config files
     come from the empty tests/no-config directory (conftest points APP_CONFIG_DIR there)."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("APP__")}
-    env["APP_CONFIG_DIR"] = str(Path(__file__).parent / "no-config")
+    env["APP_CONFIG_DIR"] = str(Path(__file__).parents[1] / "no-config")
     env.pop("APP_ENV", None)
     env.update(overrides)
     return env

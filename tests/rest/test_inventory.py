@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.rest_api import Api, api  # noqa: F401
+from tests.support.rest_api import Api
 
 MISSING = "0b6f2a3c-0000-4000-8000-000000000000"
 

@@ -10,7 +10,7 @@ from stateset_gateway import errors
 from stateset_gateway.db.engine import Database
 from stateset_gateway.db.models import Order, PaymentStatus, Return, Shipment
 from stateset_gateway.resolvers.transitions import ORDER, RETURN, SHIPMENT, Machine, apply_transition
-from tests.machines import ORDER_MOVES, RETURN_MOVES, SHIPMENT_MOVES
+from tests.support.machines import ORDER_MOVES, RETURN_MOVES, SHIPMENT_MOVES
 
 CASES = [
     pytest.param(ORDER, Order, ORDER_MOVES, {"cancelled": "cancelled_at", "delivered": "delivered_at"}, id="order"),

@@ -4,16 +4,14 @@ filters and sorting, and `include_items` costing a constant number of statements
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from sqlalchemy import event
 
-from stateset_gateway.db.engine import Database
 from stateset_gateway.db.demo import SeedSize, seed
-from tests.rest_api import Api, api  # noqa: F401
+from stateset_gateway.db.engine import Database
+from tests.support.rest_api import Api
+from tests.support.statements import StatementLog
 
 RFC3339_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
 
@@ -148,34 +146,18 @@ async def test_filters_search_and_sorting(api: Api) -> None:
         assert list(error["details"]) == list(bad)
 
 
-@contextmanager
-def counting_statements(db: Database) -> Iterator[list[str]]:
-    """Every SQL statement the read engine runs inside the block."""
-    statements: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        statements.append(statement)
-
-    engine = db.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-
-
 @pytest.fixture
 async def many_orders(db: Database) -> None:
     await seed(db, SeedSize(customers=5, products=5, orders=120, max_items_per_order=3))
 
 
 async def test_include_items_costs_a_constant_number_of_statements(
-    api: Api, app: Any, many_orders: None, backend: str
+    api: Api, sql: StatementLog, many_orders: None, backend: str
 ) -> None:
     await api.ok("GET", "/orders", params={"limit": 1})  # warm-up: the key's first use may write last_used_at
     counts = {}
     for limit in (5, 100):
-        with counting_statements(app.state.db) as statements:
+        with sql.recording() as statements:
             data = await api.ok("GET", "/orders", params={"include_items": "true", "limit": limit})
         assert len(data["items"]) == limit and data["total"] == 120
         assert all(order["items"] for order in data["items"])

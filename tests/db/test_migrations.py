@@ -25,8 +25,8 @@ from stateset_gateway.config import load_settings
 from stateset_gateway.db import migrate
 from stateset_gateway.db.engine import Database
 from stateset_gateway.db.models import Product, metadata
-from tests import services
-from tests.databases import fresh_database
+from tests.support import services
+from tests.support.databases import fresh_database
 
 MODEL_TABLES = {table.name for table in metadata.sorted_tables}
 

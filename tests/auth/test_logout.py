@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.test_auth_tokens import ME, bearer, error_code, sign_up
+from tests.support.auth import ME, bearer, error_code, sign_up
 
 LOGOUT_GRAPHQL = "mutation($t: String) { logout(refreshToken: $t) }"
 

@@ -4,8 +4,8 @@ run of the same scenario must end in the very same snapshot)."""
 from __future__ import annotations
 
 from stateset_gateway.db.engine import Database
-from tests import scenario
-from tests.rest_api import Api, api  # noqa: F401
+from tests.support import scenario
+from tests.support.rest_api import Api
 
 
 async def test_order_to_restock_over_rest(api: Api, db: Database) -> None:

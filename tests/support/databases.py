@@ -14,7 +14,7 @@ from pathlib import Path
 
 import asyncpg
 
-from tests import services
+from tests.support import services
 
 
 def pg_url_for(name: str) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from tests.rest_api import Api, api  # noqa: F401
+from tests.support.rest_api import Api
 
 
 async def test_wrong_url_missing_s_is_not_found(api: Api) -> None:

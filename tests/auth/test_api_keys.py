@@ -92,7 +92,6 @@ async def test_only_the_hash_is_stored(db: Database) -> None:
 
 async def test_a_users_key_never_outlives_the_owners_role(client: httpx.AsyncClient, db: Database) -> None:
     from stateset_gateway.auth import users
-
     from stateset_gateway.auth.authenticate import principal_for_user
 
     owner = await users.register(db, "keyowner@example.com", "SecurePass123!", role="manager")

@@ -12,7 +12,7 @@ from sqlalchemy import update
 from stateset_gateway.db.engine import Database
 from stateset_gateway.db.models import Order
 from stateset_gateway.db.types import utcnow
-from tests.rest_api import Api, api  # noqa: F401
+from tests.support.rest_api import Api
 
 
 async def test_shipment_lifecycle(api: Api) -> None:

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from stateset_gateway.config import Settings, load_settings
-from tests.machines import ORDER_MOVES, RETURN_MOVES
-from tests.rest_api import Api, api  # noqa: F401
+from tests.support.machines import ORDER_MOVES, RETURN_MOVES
+from tests.support.rest_api import Api
 
 # How to bring a new (pending) order to each status.
 ORDER_PATHS = {

@@ -9,8 +9,8 @@ import httpx
 import pytest
 
 from stateset_gateway.config import Settings, load_settings
-from tests.graphql_client import GraphQLClient
-from tests.rest_api import Api, api  # noqa: F401
+from tests.support.graphql_client import GraphQLClient
+from tests.support.rest_api import Api
 
 
 @pytest.fixture

@@ -17,11 +17,11 @@ from bench.harness import parse_args
 from bench.peer import Outcome, Round, format_table
 from stateset_gateway.config import load_settings
 from stateset_gateway.db import migrate
+from stateset_gateway.db.demo import SeedSize, seed
 from stateset_gateway.db.engine import Database
 from stateset_gateway.schema.schema import build_schema
-from stateset_gateway.db.demo import SeedSize, seed
-from tests import services
-from tests.databases import fresh_database
+from tests.support import services
+from tests.support.databases import fresh_database
 
 
 def _response_tree(selection: SelectionSetNode | None, *, unwrap_nodes: bool) -> dict[str, Any] | None:

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from redis.asyncio import Redis
 
 from stateset_gateway import __version__
 from stateset_gateway.config import Settings, load_settings
@@ -39,8 +40,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.db = db
         app.state.redis = None
         if settings.redis_url:
-            from redis.asyncio import Redis
-
             app.state.redis = Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
         try:
             await db.warm_up()

@@ -20,6 +20,7 @@ from sqlalchemy import func, select, update
 from stateset_gateway import errors
 from stateset_gateway.auth.permissions import ADMIN, intersect, is_known
 from stateset_gateway.auth.principal import Principal
+from stateset_gateway.auth.tokens import role_permissions
 from stateset_gateway.db.engine import Database
 from stateset_gateway.db.models.auth import ApiKey, User
 from stateset_gateway.db.types import utcnow
@@ -197,8 +198,6 @@ def principal_for_key(record: ApiKey, owner: User | None) -> Principal:
     if record.user_id is not None:
         if owner is None or not owner.is_active:
             raise errors.InvalidApiKey("API key is invalid: its owner no longer exists or is disabled")
-        from stateset_gateway.auth.tokens import role_permissions
-
         permissions = intersect(permissions, role_permissions(owner.role))
     return Principal(
         kind="api_key",

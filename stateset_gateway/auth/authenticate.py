@@ -14,11 +14,11 @@ from sqlalchemy import select
 
 from stateset_gateway import errors
 from stateset_gateway.auth import api_keys, tokens
+from stateset_gateway.auth.caller import Caller
 from stateset_gateway.auth.principal import Principal
 from stateset_gateway.db.engine import Database
 from stateset_gateway.db.models.auth import ApiKey, User
 from stateset_gateway.db.types import utcnow
-from stateset_gateway.auth.caller import Caller
 
 
 async def authenticate_access_token(db: Database, claims: dict[str, Any]) -> Principal:

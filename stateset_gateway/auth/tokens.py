@@ -23,6 +23,7 @@ import jwt
 from sqlalchemy import select, update
 
 from stateset_gateway import errors
+from stateset_gateway.auth.permissions import ROLES
 from stateset_gateway.auth.principal import Principal
 from stateset_gateway.config import Settings
 from stateset_gateway.db.engine import Database
@@ -130,8 +131,6 @@ def decode_token(settings: Settings, token: str, expected_type: TokenType) -> di
 
 
 def role_permissions(role: str) -> frozenset[str]:
-    from stateset_gateway.auth.permissions import ROLES
-
     return ROLES.get(role, frozenset())
 
 

@@ -19,8 +19,8 @@ from typing import Any
 from starlette.requests import ClientDisconnect
 
 from stateset_gateway import errors
-from stateset_gateway.db.errors import to_domain_error
 from stateset_gateway.auth.caller import Callers
+from stateset_gateway.db.errors import to_domain_error
 from stateset_gateway.http.logs import RequestLog, new_request_id, request_id_var
 from stateset_gateway.http.metrics import Metrics
 from stateset_gateway.http.state import SCOPE_KEY, RequestState

@@ -19,9 +19,9 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.middleware import Middleware
 
+from stateset_gateway.auth.caller import Callers
 from stateset_gateway.config import Settings
 from stateset_gateway.http import graphql_route
-from stateset_gateway.auth.caller import Callers
 from stateset_gateway.http.context import RequestContextMiddleware
 from stateset_gateway.http.idempotency import IdempotencyMiddleware
 from stateset_gateway.http.metrics import Metrics

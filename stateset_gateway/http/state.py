@@ -11,8 +11,8 @@ from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from stateset_gateway.auth.principal import Principal
     from stateset_gateway.auth.caller import Caller
+    from stateset_gateway.auth.principal import Principal
 
 SCOPE_KEY = "stateset.request"
 

@@ -15,6 +15,7 @@ from stateset_gateway.resolvers.common import (
     validate,
 )
 from stateset_gateway.resolvers.inputs import CustomerCreate, CustomerFilter, CustomerUpdate, dump
+from stateset_gateway.resolvers.orders import list_orders
 from stateset_gateway.resolvers.pagination import (
     CursorArgs,
     OffsetArgs,
@@ -91,7 +92,5 @@ async def count_customers(db: Database, filters: Any = None) -> int:
 async def customer_orders(
     db: Database, customer_id: Any, *, args: CursorArgs | OffsetArgs
 ) -> Page[Order] | OffsetPage[Order]:
-    from stateset_gateway.resolvers.orders import list_orders
-
     await get_customer(db, customer_id)
     return await list_orders(db, {"customer_id": parse_id(customer_id)}, args=args)

@@ -16,12 +16,15 @@ from stateset_gateway import errors
 from stateset_gateway.db.engine import Database
 from stateset_gateway.db.models import (
     Customer,
+    InventoryReservation,
     Order,
     OrderItem,
     OrderStatus,
     Product,
+    Return,
+    Shipment,
 )
-from stateset_gateway.resolvers import inventory
+from stateset_gateway.resolvers import inventory, loaders
 from stateset_gateway.resolvers.common import check_version, get_or_404, parse_id, touch, validate
 from stateset_gateway.resolvers.inputs import (
     OrderCreate,
@@ -31,7 +34,6 @@ from stateset_gateway.resolvers.inputs import (
     OrderUpdate,
     dump,
 )
-from stateset_gateway.resolvers.pricing import line_total, order_totals
 from stateset_gateway.resolvers.pagination import (
     CursorArgs,
     OffsetArgs,
@@ -43,6 +45,7 @@ from stateset_gateway.resolvers.pagination import (
     encode_cursor,
     page_of,
 )
+from stateset_gateway.resolvers.pricing import line_total, order_totals
 from stateset_gateway.resolvers.transitions import FULFILLED, HOLDS_STOCK, ORDER, apply_transition
 
 KIND = "Order"
@@ -177,8 +180,6 @@ async def delete_order(db: Database, order_id: Any) -> None:
             raise errors.OrderAlreadyFulfilled(f"Order is already {order.status} and cannot be deleted")
         if order.status not in (OrderStatus.PENDING, OrderStatus.CANCELLED):
             raise errors.ValidationFailed.field("status", "Only pending or cancelled orders can be deleted")
-        from stateset_gateway.db.models import InventoryReservation, Return, Shipment
-
         if await session.scalar(select(func.count()).where(Shipment.order_id == order.id)) or \
                 await session.scalar(select(func.count()).where(Return.order_id == order.id)):
             raise errors.ValidationFailed.field("id", "Order has shipments or returns and cannot be deleted")
@@ -221,15 +222,11 @@ async def add_order_item(db: Database, order_id: Any, data: Any) -> Order:
 
 async def list_order_items(db: Database, order_id: Any) -> list[OrderItem]:
     await get_order(db, order_id)
-    from stateset_gateway.resolvers import loaders
-
     return (await loaders.items_by_order(db, [parse_id(order_id)]))[0]
 
 
 async def get_order_with_items(db: Database, order_id: Any) -> tuple[Order, list[OrderItem]]:
     """An order and its lines, for clients that show an order whole (REST GET /orders/{id}): two reads."""
-    from stateset_gateway.resolvers import loaders
-
     order = await get_order(db, order_id)
     return order, (await loaders.items_by_order(db, [order.id]))[0]
 
@@ -298,8 +295,6 @@ async def list_orders_with_items(
 ) -> tuple[Page[Order] | OffsetPage[Order], list[list[OrderItem]]]:
     """A page of orders and each one's lines (in page order) through one batch load, so the number of
     statements does not grow with the page size (REST `include_items=true`)."""
-    from stateset_gateway.resolvers import loaders
-
     page = await list_orders(db, filters, sort_by=sort_by, sort_order=sort_order, args=args)
     items = await loaders.items_by_order(db, [order.id for order in page.items]) if page.items else []
     return page, items

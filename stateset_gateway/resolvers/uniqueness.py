@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from stateset_gateway import errors
+from stateset_gateway.resolvers.common import apply_changes, check_version, touch
 
 
 async def ensure_unique(
@@ -53,8 +54,6 @@ async def update_unique(
     column: InstrumentedAttribute[Any],
 ) -> None:
     """Apply an update (optimistic version check, stamp) to a resource with one unique `column`."""
-    from stateset_gateway.resolvers.common import apply_changes, check_version, touch
-
     check_version(obj, expected_version)
     field = column.key
     if field in changes and changes[field] != getattr(obj, field):

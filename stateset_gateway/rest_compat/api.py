@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from stateset_gateway.rest_compat import auth_routes, customers, inventory, orders, products, returns, shipments
+from stateset_gateway.rest_compat import (
+    auth_routes,
+    customers,
+    inventory,
+    orders,
+    products,
+    returns,
+    shipments,
+)
 
 
 def build_router() -> APIRouter:

@@ -16,8 +16,8 @@ from pydantic import BaseModel, Field
 
 from stateset_gateway.config import Settings
 from stateset_gateway.db.engine import Database
-from stateset_gateway.rest_compat import envelopes
 from stateset_gateway.resolvers.pagination import MAX_LIMIT, OffsetArgs, OffsetPage
+from stateset_gateway.rest_compat import envelopes
 
 # Routers carry the full prefix themselves: FastAPI 0.16x applies an include_router(prefix=...) lazily,
 # so the route a request sees (and the metrics label taken from it) would lack /api/v1.

@@ -19,12 +19,12 @@ from collections.abc import Iterator
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
-from stateset_gateway.http.authentication import authorize, principal_for_request
 from stateset_gateway.auth.permissions import is_known
 from stateset_gateway.auth.principal import Principal
+from stateset_gateway.http.authentication import authorize, principal_for_request
 
 PUBLIC = "public"
 AUTHENTICATED = "authenticated"
@@ -120,13 +120,7 @@ def declared_permission(route: APIRoute | Any) -> str | None:
 def iter_api_routes(app: FastAPI, prefix: str = "/api/v1") -> Iterator[tuple[str, str, str | None]]:
     """(path, method, declared permission) of every API route under `prefix`, including routes of
     included routers (FastAPI 0.16x includes routers lazily, so `app.routes` alone hides them)."""
-    try:
-        from fastapi.routing import iter_route_contexts
-
-        routes: Any = iter_route_contexts(app.routes)
-    except ImportError:  # older FastAPI: included routes are flattened into app.routes
-        routes = app.routes
-    for route in routes:
+    for route in iter_route_contexts(app.routes):
         path = getattr(route, "path", None)
         if not path or not path.startswith(prefix) or getattr(route, "dependant", None) is None:
             continue

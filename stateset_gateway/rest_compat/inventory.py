@@ -11,10 +11,10 @@ from fastapi.responses import Response
 from stateset_gateway.db.models import ReservationStatus
 from stateset_gateway.resolvers import inventory
 from stateset_gateway.resolvers.inputs import InventoryAdjust, InventoryReserve, LocationCreate
+from stateset_gateway.rest_compat import envelopes
 from stateset_gateway.rest_compat.common import API_PREFIX, DB, Paging, errors_doc, listing, single
 from stateset_gateway.rest_compat.deps import requires
 from stateset_gateway.rest_compat.envelopes import Envelope, Page
-from stateset_gateway.rest_compat import envelopes
 from stateset_gateway.rest_compat.models import InventoryLevelOut, LocationOut, ReleaseRequest, ReservationOut
 
 router = APIRouter(prefix=f"{API_PREFIX}/inventory", tags=["inventory"])

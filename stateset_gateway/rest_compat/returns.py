@@ -14,7 +14,15 @@ from stateset_gateway.db.engine import Database
 from stateset_gateway.db.models import Return, ReturnStatus
 from stateset_gateway.resolvers import returns
 from stateset_gateway.resolvers.inputs import ReturnCreate
-from stateset_gateway.rest_compat.common import API_PREFIX, DB, AppSettings, Paging, errors_doc, listing, single
+from stateset_gateway.rest_compat.common import (
+    API_PREFIX,
+    DB,
+    AppSettings,
+    Paging,
+    errors_doc,
+    listing,
+    single,
+)
 from stateset_gateway.rest_compat.deps import requires
 from stateset_gateway.rest_compat.envelopes import Envelope, Page
 from stateset_gateway.rest_compat.models import ReturnOut

@@ -16,11 +16,11 @@ from strawberry.types import Info
 
 from stateset_gateway import errors
 from stateset_gateway.auth import api_keys, tokens, users
-from stateset_gateway.http.authentication import principal_for_request
 from stateset_gateway.auth.login_guard import guard_for
 from stateset_gateway.auth.principal import Principal
 from stateset_gateway.db.models.auth import ApiKey as ApiKeyRow
 from stateset_gateway.db.models.auth import User as UserRow
+from stateset_gateway.http.authentication import principal_for_request
 from stateset_gateway.schema.permissions import authenticated, public, requires
 
 MAX_PAGE = 100

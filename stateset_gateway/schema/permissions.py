@@ -20,9 +20,9 @@ from strawberry.extensions import FieldExtension
 from strawberry.permission import BasePermission, PermissionExtension
 from strawberry.types import Info
 
-from stateset_gateway.http.authentication import authorize
 from stateset_gateway.auth.permissions import is_known
 from stateset_gateway.auth.principal import Principal
+from stateset_gateway.http.authentication import authorize
 
 PUBLIC = "public"
 AUTHENTICATED = "authenticated"

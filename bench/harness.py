@@ -21,7 +21,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -602,18 +603,18 @@ def create_order_requests(port: int, fx: Fixtures, count: int) -> list[str]:
     return requests
 
 
-def run(opts: Options) -> int:
-    stamp = datetime.now(UTC)
-    load_before = os.getloadavg()[0]
-    if opts.pin and (os.cpu_count() or 1) >= 2:
-        AFFINITY.update(server={0}, load={1})
-    db_name = opts.db_name or f"stateset_bench_{stamp:%Y%m%d_%H%M%S}"
-    database_url = f"{opts.pg_url}/{db_name}"
-    workdir = Path(tempfile.mkdtemp(prefix="stateset-bench-"))
+def bench_environment() -> dict[str, str]:
+    """The servers' environment: this one without APP__ overrides, in development, able to import bench."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("APP__")}
     env.update({"APP_ENV": "development", "PYTHONPATH": str(ROOT)})
-    results: list[Result] = []
-    page_probe: list[tuple[str, int, int | None]] = []
+    return env
+
+
+@contextmanager
+def bench_database(opts: Options, db_name: str, env: dict[str, str]) -> Iterator[str]:
+    """The URL of the benchmark's database: created and seeded here (unless --skip-seed, which uses
+    `db_name` as it is), dropped afterwards unless --keep."""
+    database_url = f"{opts.pg_url}/{db_name}"
     created = False
     try:
         if not opts.skip_seed:
@@ -622,6 +623,25 @@ def run(opts: Options) -> int:
             asyncio.run(_admin(opts.pg_url, f'CREATE DATABASE "{db_name}"'))
             created = True
             seed_database(opts, database_url, env)
+        yield database_url
+    finally:
+        if created and not opts.keep:
+            asyncio.run(_admin(opts.pg_url, f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)'))
+            log(f"dropped database {db_name}")
+        elif created or opts.db_name:
+            log(f"kept database {db_name}")
+
+
+def run(opts: Options) -> int:
+    stamp = datetime.now(UTC)
+    load_before = os.getloadavg()[0]
+    if opts.pin and (os.cpu_count() or 1) >= 2:
+        AFFINITY.update(server={0}, load={1})
+    workdir = Path(tempfile.mkdtemp(prefix="stateset-bench-"))
+    env = bench_environment()
+    results: list[Result] = []
+    page_probe: list[tuple[str, int, int | None]] = []
+    with bench_database(opts, opts.db_name or f"stateset_bench_{stamp:%Y%m%d_%H%M%S}", env) as database_url:
         fx = asyncio.run(prepare_fixtures(database_url, opts.deep_offset))
 
         port = (opts.port + 1) if opts.port else free_port()
@@ -677,12 +697,6 @@ def run(opts: Options) -> int:
             if ref is not None:
                 ref.stop()
             gateway.stop()
-    finally:
-        if created and not opts.keep:
-            asyncio.run(_admin(opts.pg_url, f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)'))
-            log(f"dropped database {db_name}")
-        elif created or opts.db_name:
-            log(f"kept database {db_name}")
 
     header = (f"{stamp:%Y-%m-%d %H:%M} UTC; data: {opts.customers:,} customers, {opts.products:,} products, "
               f"{opts.orders:,} orders; {opts.workers} worker(s); concurrency {opts.concurrency}; "

@@ -37,13 +37,13 @@ from bench.harness import (
     ROOT,
     Options,
     Server,
-    _admin,
+    bench_database,
+    bench_environment,
     free_port,
     graphql_request,
     log,
     prepare_fixtures,
     run_load,
-    seed_database,
 )
 from bench.load import cpu_seconds
 from bench.peer_db import PEER_DIR
@@ -342,19 +342,10 @@ def run_peer(opts: Options) -> int:
     ensure_installed()
     node = node_binary()
     db_name = opts.db_name or f"stateset_bench_peer_{stamp:%Y%m%d_%H%M%S}"
-    database_url = f"{opts.pg_url}/{db_name}"
     workdir = Path(tempfile.mkdtemp(prefix="stateset-bench-peer-"))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("APP__")}
-    env.update({"APP_ENV": "development", "PYTHONPATH": str(ROOT)})
+    env = bench_environment()
     outcomes: list[Outcome] = []
-    created = False
-    try:
-        if not opts.skip_seed:
-            log(f"creating database {db_name}; seeding {opts.customers:,} customers, {opts.products:,} products, "
-                f"{opts.orders:,} orders")
-            asyncio.run(_admin(opts.pg_url, f'CREATE DATABASE "{db_name}"'))
-            created = True
-            seed_database(opts, database_url, env)
+    with bench_database(opts, db_name, env) as database_url:
         returns = asyncio.run(peer_db.prepare(database_url))
         log(f"{returns:,} returns in the database; the available() function in place")
         fx = asyncio.run(prepare_fixtures(database_url, 1))
@@ -369,12 +360,6 @@ def run_peer(opts: Options) -> int:
         finally:
             peer.stop()
             gateway.stop()
-    finally:
-        if created and not opts.keep:
-            asyncio.run(_admin(opts.pg_url, f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)'))
-            log(f"dropped database {db_name}")
-        elif created or opts.db_name:
-            log(f"kept database {db_name}")
 
     node_version = subprocess.run([node, "--version"], capture_output=True, text=True, check=False).stdout.strip()
     header = (f"{stamp:%Y-%m-%d %H:%M} UTC; commit {source_revision()}; data: {opts.customers:,} customers, "

@@ -48,6 +48,7 @@ from stateset_gateway.observability import Metrics
 from stateset_gateway.schema.context import Context
 from stateset_gateway.schema.cost import Cost, operation_cost
 from stateset_gateway.schema.errors import format_error
+from stateset_gateway.schema.execution import PlannedExecutor
 from stateset_gateway.traffic import RateLimiter, scope_identity
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
@@ -155,6 +156,7 @@ class GraphQLEndpoint:
         self.limits = limits
         self.graphiql = limits.graphiql
         self.documents = _LRU(cache_size)
+        self.planned = PlannedExecutor(schema, cache_size) if limits.executor == "planned" else None
 
     def _prepare(self, query: str) -> tuple[_Prepared | None, list[GraphQLError]]:
         """Parse and validate once per query text. Only valid, modest documents are kept, so callers
@@ -225,10 +227,12 @@ class GraphQLEndpoint:
                 return refused
 
         context = Context(request=request, db=request.app.state.db, settings=request.app.state.settings)
-        result = execute(self.schema, document, context_value=context, variable_values=variables,
-                         operation_name=operation_name, is_awaitable=is_awaitable, executor_class=Executor)
-        if not isinstance(result, ExecutionResult):
-            result = await result
+        result = await self.planned.execute(document, context, variables, operation_name) if self.planned else None
+        if result is None:  # not planned: graphql-core runs the operation
+            result = execute(self.schema, document, context_value=context, variable_values=variables,
+                             operation_name=operation_name, is_awaitable=is_awaitable, executor_class=Executor)
+            if not isinstance(result, ExecutionResult):
+                result = await result
         request_id = getattr(request.state, "request_id", None)
         body: dict[str, Any] = {}
         formatted = [format_error(e, request_id) for e in result.errors or ()]

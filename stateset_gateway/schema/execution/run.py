@@ -1,0 +1,342 @@
+"""Executing a plan: the root fields through their resolvers, then every level below in two phases.
+
+Load: walk the plan level by level; each relation at a level is one call of its batch function for
+the keys of every parent at that level (deduplicated, and minus keys this request already loaded,
+as a per-request DataLoader would skip them); sibling loads run concurrently. A relation's
+permission is decided once per request against the caller the root field authenticated.
+
+Build: each selection's function (made with the plan) turns rows into dicts. Errors are located,
+kept and propagated as graphql-core does: an error on a nullable field nulls it; on a non-null one
+it nulls the nearest nullable parent, and errors later raised below a nulled position are dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import operator
+from collections.abc import Awaitable, Iterable
+from typing import Any
+
+from graphql import DocumentNode, ExecutionResult, FieldNode, GraphQLError, GraphQLSchema, located_error
+from graphql.execution import Executor
+from graphql.execution.values import get_argument_values
+from graphql.pyutils import Path
+
+from stateset_gateway.auth.authenticate import authorize
+from stateset_gateway.schema.common import Connection
+from stateset_gateway.schema.context import BatchLoad, Context
+from stateset_gateway.schema.execution.plan import FieldPlan, Kind, ObjectPlan, Plan, PlanCache
+
+
+class _Failure:
+    """What a load or resolver raised, kept in place of its value: raised again where it is read."""
+
+    __slots__ = ("error",)
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+
+Frontier = list[tuple[ObjectPlan, list[Any]]]
+
+
+class PlannedExecutor:
+    """Runs an operation from its plan; answers None when it has none (the caller uses graphql-core)."""
+
+    def __init__(self, schema: GraphQLSchema, cache_size: int = 1000) -> None:
+        self.schema = schema
+        self.plans = PlanCache(cache_size)
+
+    async def execute(self, document: DocumentNode, context: Context, variables: dict[str, Any] | None,
+                      operation_name: str | None) -> ExecutionResult | None:
+        executor = Executor.build(self.schema, document, None, context, variables, operation_name)
+        if isinstance(executor, list):  # an unknown operation, or variables that do not coerce
+            return ExecutionResult(None, executor)
+        plan = self.plans.plan(self.schema, document, executor.fragments, executor.variable_values,
+                               executor.operation)
+        if plan is None:
+            return None
+        return await Run(executor, plan).execute()
+
+
+class Run:
+    """The state of one request's execution of a plan."""
+
+    def __init__(self, executor: Executor, plan: Plan) -> None:
+        self.executor = executor
+        self.plan = plan
+        self.context: Context = executor.context_value
+        self.errors: list[GraphQLError] = []
+        self._positions: set[Path | None] = set()
+        self._resolved: dict[FieldPlan, Any] = {}
+        self._values: dict[BatchLoad, dict[Any, Any]] = {}
+        self._pages: dict[FieldPlan, dict[Any, Any]] = {}
+        self._failed: dict[FieldPlan, Exception] = {}
+        self._totals: dict[int, Any] = {}
+        self._counted: dict[int, tuple[BatchLoad, Any]] = {}
+        self._refusals: dict[str, Exception | None] = {}
+
+    async def execute(self) -> ExecutionResult:
+        root = self.plan.root
+        if self.plan.serial:
+            data: dict[str, Any] | None = {}
+            for field_plan in root.fields:  # mutations: one after the other, each completed first
+                await self._resolve(field_plan)
+                await self._load(self._frontier([field_plan]))
+                try:
+                    value = self._emit(field_plan)
+                except GraphQLError as error:
+                    self.add(error, None)
+                    data = None
+                    break
+                data[field_plan.key] = value
+        else:
+            roots = [f for f in root.fields if f.kind is Kind.ROOT]
+            await _all([self._resolve(f) for f in roots])
+            await self._load(self._frontier(roots))
+            try:
+                data = root.build(None, None, self)  # type: ignore[arg-type]
+            except GraphQLError as error:
+                self.add(error, None)
+                data = None
+        return ExecutionResult(data, self.errors or None)
+
+    def _emit(self, field_plan: FieldPlan) -> Any:
+        try:
+            return field_plan.emit(None, None, self)
+        except Exception as exc:  # noqa: BLE001 - a field error
+            return self.field_error(exc, None, field_plan.key, field_plan.nodes, field_plan.non_null)
+
+    # --- errors, as graphql-core's handle_field_error and CollectedErrors keep them
+
+    def field_error(self, exc: Exception, path: Path | None, key: str | int, nodes: list[FieldNode],
+                    non_null: bool) -> None:
+        position = Path(path, key, None)
+        error = located_error(exc, nodes, position.as_list())
+        if non_null:
+            raise error
+        self.add(error, position)
+        return None
+
+    def add(self, error: GraphQLError, position: Path | None) -> None:
+        positions = self._positions
+        if None in positions:
+            return
+        ancestor = position
+        while ancestor is not None:
+            if ancestor in positions:
+                return
+            ancestor = ancestor.prev
+        positions.add(position)
+        self.errors.append(error)
+
+    # --- values, read by the plan's build functions
+
+    def resolved(self, field_plan: FieldPlan) -> Any:
+        return _unless_failed(self._resolved[field_plan])
+
+    def loaded(self, field_plan: FieldPlan, key: Any) -> Any:
+        failure = self._failed.get(field_plan)
+        if failure is not None:
+            raise failure
+        if field_plan.kind is Kind.PAGE:
+            return _unless_failed(self._pages[field_plan][key])
+        assert field_plan.relation is not None
+        return _unless_failed(self._values[field_plan.relation.loader][key])
+
+    def total(self, connection: Connection[Any]) -> Any:
+        counted = self._counted.get(id(connection))
+        if counted is None:
+            return _unless_failed(self._totals[id(connection)])
+        loader, key = counted
+        return _unless_failed(self._values[loader][key])
+
+    # --- the root fields
+
+    async def _resolve(self, field_plan: FieldPlan) -> None:
+        executor = self.executor
+        details = field_plan.details[0]
+        definition = field_plan.definition
+        info = executor.build_resolve_info(definition, field_plan.nodes, field_plan.parent,
+                                           Path(None, field_plan.key, field_plan.parent.name))
+        try:
+            args = (get_argument_values(definition, details.node, executor.variable_values,
+                                        details.fragment_variable_values, executor.hide_suggestions)
+                    if definition.args or details.node.arguments else {})
+            resolve = definition.resolve or executor.field_resolver
+            result = resolve(executor.root_value, info, **args)
+            if inspect.isawaitable(result):
+                result = await result
+        except Exception as exc:  # noqa: BLE001 - the field's error, reported where it is emitted
+            result = _Failure(exc)
+        self._resolved[field_plan] = result
+
+    def _frontier(self, roots: list[FieldPlan]) -> Frontier:
+        frontier = []
+        for field_plan in roots:
+            value = self._resolved.get(field_plan)
+            if field_plan.selection is not None and field_plan.selection.loads and type(value) is not _Failure:
+                frontier.append((field_plan.selection, _flatten([value], field_plan.list_depth)))
+        return frontier
+
+    # --- the load phase
+
+    async def _load(self, frontier: Frontier) -> None:
+        while frontier:
+            pending: list[tuple[FieldPlan, list[Any]]] = []
+            stack = list(frontier)
+            while stack:  # plain values (derived objects, a connection's nodes) stay on this level
+                plan, rows = stack.pop()
+                if not rows:
+                    continue
+                pending.extend((field_plan, rows) for field_plan in plan.loading)
+                for field_plan in plan.expand:
+                    assert field_plan.selection is not None
+                    stack.append((field_plan.selection, _values_of(field_plan, rows)))
+            frontier = await self._load_level(pending)
+
+    async def _load_level(self, pending: list[tuple[FieldPlan, list[Any]]]) -> Frontier:
+        wanted: dict[BatchLoad, dict[Any, None]] = {}
+        jobs: list[Awaitable[None]] = []
+        followed: list[tuple[FieldPlan, dict[Any, None]]] = []
+        for field_plan, rows in pending:
+            if field_plan.kind is Kind.TOTAL:
+                for connection in rows:
+                    counted = self._counted.get(id(connection))
+                    if counted is None:
+                        jobs.append(self._count(connection))
+                    else:
+                        self._want(wanted, *counted)
+                continue
+            relation = field_plan.relation
+            assert relation is not None
+            refusal = await self._refusal(relation.permission)
+            if refusal is not None:
+                self._failed[field_plan] = refusal
+                continue
+            key_of = operator.attrgetter(relation.key)
+            keys = dict.fromkeys(key_of(row) for row in rows)
+            if field_plan.kind is Kind.PAGE:
+                try:
+                    args = self._arguments(field_plan)
+                except Exception as exc:  # noqa: BLE001 - reported at every path of the field
+                    self._failed[field_plan] = exc
+                    continue
+                jobs.append(self._page(field_plan, list(keys), args.get("first"), args.get("after")))
+            else:
+                for key in keys:
+                    self._want(wanted, relation.loader, key)
+            followed.append((field_plan, keys))
+        jobs.extend(self._batch(loader, list(keys)) for loader, keys in wanted.items() if keys)
+        await _all(jobs)
+        return self._next_frontier(followed)
+
+    def _want(self, wanted: dict[BatchLoad, dict[Any, None]], loader: BatchLoad, key: Any) -> None:
+        if key not in self._values.setdefault(loader, {}):
+            wanted.setdefault(loader, {})[key] = None
+
+    def _next_frontier(self, followed: list[tuple[FieldPlan, dict[Any, None]]]) -> Frontier:
+        frontier: Frontier = []
+        for field_plan, keys in followed:
+            selection = field_plan.selection
+            if selection is None or not selection.loads:
+                continue
+            assert field_plan.relation is not None
+            found = (self._pages[field_plan] if field_plan.kind is Kind.PAGE
+                     else self._values[field_plan.relation.loader])
+            values = [value for value in (found[key] for key in keys) if type(value) is not _Failure]
+            depth = 0 if field_plan.kind is Kind.PAGE else field_plan.list_depth
+            frontier.append((selection, _flatten(values, depth)))
+        return frontier
+
+    async def _refusal(self, permission: str | None) -> Exception | None:
+        """Why the caller may not read a relation needing `permission` (None: it may), as
+        RelationPermission decides it, once per request."""
+        if permission is None:
+            return None
+        if permission in self._refusals:
+            return self._refusals[permission]
+        refusal: Exception | None = None
+        try:
+            if self.context.principal is None:
+                self.context.principal = await authorize(self.context.request, None)
+            self.context.principal.require(permission)
+        except Exception as exc:  # noqa: BLE001 - the field's error, at each of its paths
+            refusal = exc
+        self._refusals[permission] = refusal
+        return refusal
+
+    def _arguments(self, field_plan: FieldPlan) -> dict[str, Any]:
+        details, executor = field_plan.details[0], self.executor
+        return get_argument_values(field_plan.definition, details.node, executor.variable_values,
+                                   details.fragment_variable_values, executor.hide_suggestions)
+
+    async def _batch(self, loader: BatchLoad, keys: list[Any]) -> None:
+        try:
+            values: Iterable[Any] = await loader(self.context.db, keys)
+        except Exception as exc:  # noqa: BLE001 - every key of the batch fails with it, as a DataLoader's would
+            values = [_Failure(exc)] * len(keys)
+        self._values[loader].update(zip(keys, values, strict=True))
+
+    async def _count(self, connection: Connection[Any]) -> None:
+        try:
+            total = len(connection.page.items) if connection.counter is None else await connection.counter()
+        except Exception as exc:  # noqa: BLE001 - reported at the totalCount path
+            total = _Failure(exc)
+        self._totals[id(connection)] = total
+
+    async def _page(self, field_plan: FieldPlan, keys: list[Any], first: int | None, after: str | None) -> None:
+        """Each parent's page of a connection; the first pages are one batch of the relation's loader
+        (through the request's DataLoader, which the page rule is written against)."""
+        relation, context = field_plan.relation, self.context
+        assert relation is not None and relation.page is not None and relation.count is not None
+        limits = context.settings.graphql
+        load_first_page = context.loaders[relation.loader].load
+
+        async def page_of(key: Any) -> Any:
+            try:
+                page = await relation.page(context.db, key, first, after, default_page_size=limits.default_page_size,
+                                           max_page_size=limits.max_page_size, load_first_page=load_first_page)
+            except Exception as exc:  # noqa: BLE001 - this parent's error
+                return _Failure(exc)
+            connection = Connection(page=page, counter=None)
+            self._counted[id(connection)] = (relation.count, key)
+            return connection
+
+        pages = await asyncio.gather(*(page_of(key) for key in keys))
+        self._pages[field_plan] = dict(zip(keys, pages, strict=True))
+
+
+def _unless_failed(value: Any) -> Any:
+    if type(value) is _Failure:
+        raise value.error
+    return value
+
+
+async def _all(jobs: list[Awaitable[None]]) -> None:
+    if len(jobs) == 1:
+        await jobs[0]
+    elif jobs:
+        await asyncio.gather(*jobs)
+
+
+def _values_of(field_plan: FieldPlan, rows: list[Any]) -> list[Any]:
+    """A plain field's values for every parent, for the loads below it (an error is left to the build
+    phase, which reports it where it occurs)."""
+    get = field_plan.get
+    assert get is not None
+    values = []
+    for row in rows:
+        try:
+            values.append(get(row))
+        except Exception:  # noqa: BLE001, S112 - reported by the build phase
+            continue
+    return _flatten(values, field_plan.list_depth)
+
+
+def _flatten(values: list[Any], depth: int) -> list[Any]:
+    """The objects inside `values` (each a value of a field `depth` lists deep), without nulls."""
+    for _ in range(depth):
+        values = [item for value in values if value is not None for item in value]
+    return [value for value in values if value is not None]

@@ -1,9 +1,33 @@
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from typing import Any
+
 import httpx
 import pytest
 
-from tests.graphql_client import GraphQLClient
+from stateset_gateway.app import create_app
+from stateset_gateway.config import Settings
+from stateset_gateway.db.engine import Database
+from tests.graphql_client import DifferentialTransport, GraphQLClient
+
+
+@pytest.fixture
+async def reference_app(settings: Settings, db: Database) -> AsyncIterator[Any]:
+    """The same gateway on the same database, executing every operation with graphql-core."""
+    graphql = settings.graphql.model_copy(update={"executor": "reference"})
+    application = create_app(settings.model_copy(update={"graphql": graphql}))
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture
+async def client(app: Any, reference_app: Any) -> AsyncIterator[httpx.AsyncClient]:
+    """Every query a test here sends is answered by the planned executor and checked against
+    graphql-core's answer to the same request (see DifferentialTransport)."""
+    transport = DifferentialTransport(app, reference_app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+        yield c
 
 
 @pytest.fixture

@@ -61,8 +61,9 @@ class DifferentialTransport(httpx.AsyncBaseTransport):
         twin = httpx.Request(request.method, request.url, headers=request.headers, content=content)
         reference = await self.reference.handle_async_request(twin)
         expected = json.loads(await reference.aread())
-        assert (response.status_code, comparable(body)) == (reference.status_code, comparable(expected)), (
-            f"planned and reference executors differ for {content[:300]!r}")
+        planned, graphql_core = (response.status_code, comparable(body)), (reference.status_code, comparable(expected))
+        assert planned == graphql_core, (f"planned and reference executors differ for {content[:500]!r}:\n"
+                                         f"planned   {planned}\nreference {graphql_core}")
         self.compared += 1
         return response
 

@@ -22,11 +22,15 @@ async def reference_app(settings: Settings, db: Database) -> AsyncIterator[Any]:
 
 
 @pytest.fixture
-async def client(app: Any, reference_app: Any) -> AsyncIterator[httpx.AsyncClient]:
+def differential(app: Any, reference_app: Any) -> DifferentialTransport:
+    return DifferentialTransport(app, reference_app)
+
+
+@pytest.fixture
+async def client(differential: DifferentialTransport) -> AsyncIterator[httpx.AsyncClient]:
     """Every query a test here sends is answered by the planned executor and checked against
     graphql-core's answer to the same request (see DifferentialTransport)."""
-    transport = DifferentialTransport(app, reference_app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+    async with httpx.AsyncClient(transport=differential, base_url="http://testserver") as c:
         yield c
 
 

@@ -93,7 +93,8 @@ class Run:
                 data[field_plan.key] = value
         else:
             roots = [f for f in root.fields if f.kind is Kind.ROOT]
-            await _all([self._resolve(f) for f in roots])
+            if not await self._resolve_concurrently(roots):
+                return ExecutionResult(None, self.errors)
             await self._load(self._frontier(roots))
             try:
                 data = root.build(None, None, self)  # type: ignore[arg-type]
@@ -171,6 +172,29 @@ class Run:
         except Exception as exc:  # noqa: BLE001 - the field's error, reported where it is emitted
             result = _Failure(exc)
         self._resolved[field_plan] = result
+
+    async def _resolve_concurrently(self, roots: list[FieldPlan]) -> bool:
+        """Resolve the root fields together and report their errors in the order they finish, as
+        graphql-core does: the first non-null field to fail nulls `data` (False), and errors that
+        would finish after it are not reported."""
+        finished: list[FieldPlan] = []
+
+        async def resolve(field_plan: FieldPlan) -> None:
+            await self._resolve(field_plan)
+            finished.append(field_plan)
+
+        await _all([resolve(f) for f in roots])
+        for field_plan in finished:
+            failure = self._resolved[field_plan]
+            if type(failure) is not _Failure:
+                continue
+            error = located_error(failure.error, field_plan.nodes, [field_plan.key])
+            if field_plan.non_null:
+                self.add(error, None)
+                return False
+            self.add(error, Path(None, field_plan.key, None))
+            self._resolved[field_plan] = None  # reported: the field is null
+        return True
 
     def _frontier(self, roots: list[FieldPlan]) -> Frontier:
         frontier = []

@@ -64,7 +64,8 @@ async def seeded_database(kind: str, size: SeedSize, postgres_admin_url: str) ->
 
 async def measure(url: str, executor: str, key: str, requests: int, first: int) -> dict[str, float]:
     settings = load_settings(database_url=url, rate_limit="off",
-                             graphql={"executor": executor, "cost_budget": "off"}, logging={"level": "WARNING"})
+                             graphql={"executor": executor, "cost_budget": "off"},
+                             logging={"level": "WARNING"})
     app = create_app(settings)
     body = {"query": LIST_QUERY, "variables": {"first": first}}
     async with app.router.lifespan_context(app):
@@ -88,9 +89,11 @@ async def measure(url: str, executor: str, key: str, requests: int, first: int) 
             "gc_objects_per_request": garbage / requests}
 
 
-async def run(kinds: Sequence[str], requests: int, first: int, size: SeedSize, postgres_admin_url: str) -> None:
+async def run(kinds: Sequence[str], requests: int, first: int, size: SeedSize,
+              postgres_admin_url: str) -> None:
     print(f"LIST_QUERY, first: {first}, {requests} requests per executor; seed {size}")
-    print(f"{'database':<11} {'executor':<10} {'CPU median ms':>14} {'CPU mean ms':>12} {'gc objects/request':>19}")
+    print(f"{'database':<11} {'executor':<10} {'CPU median ms':>14} {'CPU mean ms':>12} "
+          f"{'gc objects/request':>19}")
     for kind in kinds:
         async with seeded_database(kind, size, postgres_admin_url) as url:
             db = Database(load_settings(database_url=url))

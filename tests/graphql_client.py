@@ -61,7 +61,8 @@ class DifferentialTransport(httpx.AsyncBaseTransport):
         twin = httpx.Request(request.method, request.url, headers=request.headers, content=content)
         reference = await self.reference.handle_async_request(twin)
         expected = json.loads(await reference.aread())
-        planned, graphql_core = (response.status_code, comparable(body)), (reference.status_code, comparable(expected))
+        planned = (response.status_code, comparable(body))
+        graphql_core = (reference.status_code, comparable(expected))
         assert planned == graphql_core, (f"planned and reference executors differ for {content[:500]!r}:\n"
                                          f"planned   {planned}\nreference {graphql_core}")
         self.compared += 1

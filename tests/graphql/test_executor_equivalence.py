@@ -40,7 +40,8 @@ KEYS = (
     ["orders:read", "shipments:read", "returns:read"],
 )
 SCALARS = {
-    "DateTime": st.datetimes(timezones=st.just(UTC)).map(lambda value: StringValueNode(value=value.isoformat())),
+    "DateTime": st.datetimes(timezones=st.just(UTC)).map(
+        lambda value: StringValueNode(value=value.isoformat())),
     "Decimal": st.decimals(min_value=-10_000, max_value=10_000, places=2).map(
         lambda value: StringValueNode(value=str(value))),
     # Mostly valid page sizes, so most connections answer rows rather than a validation error.

@@ -60,11 +60,13 @@ def _root_document(kind: str, name: str) -> tuple[str, dict[str, Any]]:
     root = schema.query_type if kind == "query" else schema.mutation_type
     assert root is not None
     graphql_field = root.fields[name]
-    required = [arg for arg, value in graphql_field.args.items() if arg in REQUIRED and "!" in str(value.type)]
+    required = [arg for arg, value in graphql_field.args.items()
+                if arg in REQUIRED and "!" in str(value.type)]
     declared = ", ".join(f"${arg}: {REQUIRED[arg][0]}" for arg in required)
     arguments = ", ".join(f"{arg}: ${arg}" for arg in required)
-    document = (f"{kind}{f'({declared})' if declared else ''} {{ {name}{f'({arguments})' if arguments else ''} "
-                f"{_selection(graphql_field.type, 3)} }}")
+    header = f"{kind}({declared})" if declared else kind
+    call = f"{name}({arguments})" if arguments else name
+    document = f"{header} {{ {call} {_selection(graphql_field.type, 3)} }}"
     return document, {arg: REQUIRED[arg][1] for arg in required}
 
 
@@ -96,7 +98,8 @@ def test_introspection_runs_through_graphql_core() -> None:
 
 def test_a_plan_is_made_once_per_document_and_directive_values() -> None:
     schema, cache = _schema(), PlanCache(10)
-    document = parse("query($more: Boolean!) { orders { nodes { id customer @include(if: $more) { email } } } }")
+    document = parse("query($more: Boolean!) {"
+                     " orders { nodes { id customer @include(if: $more) { email } } } }")
 
     def plan(more: bool) -> Plan | None:
         executor = Executor.build(schema, document, raw_variable_values={"more": more})
@@ -105,8 +108,9 @@ def test_a_plan_is_made_once_per_document_and_directive_values() -> None:
 
     with_customer, without = plan(True), plan(False)
     assert with_customer is plan(True) and without is plan(False) and with_customer is not without
-    nodes = [f for f in without.root.fields[0].selection.fields if f.key == "nodes"][0]  # type: ignore[union-attr]
-    assert [f.key for f in nodes.selection.fields] == ["id"]  # type: ignore[union-attr]
+    assert without is not None and without.root.fields[0].selection is not None
+    nodes = next(f for f in without.root.fields[0].selection.fields if f.key == "nodes")
+    assert nodes.selection is not None and [f.key for f in nodes.selection.fields] == ["id"]
 
 
 async def test_a_mutation_result_is_what_graphql_core_answers_for_the_same_selection(
@@ -114,14 +118,16 @@ async def test_a_mutation_result_is_what_graphql_core_answers_for_the_same_selec
 ) -> None:
     c = await f.customer(gql)
     p, _ = await f.stocked_product(gql, 5)
-    selection = ("{ id orderNumber status total subtotal createdAt shippingAddress { city } customer { email fullName "
-                 "orderCount orders(first: 2) { totalCount nodes { id } } } items { sku quantity unitPrice "
-                 "product { sku totalAvailable inventoryLevels { reserved available lowStock location { code } } } } }")
+    selection = ("{ id orderNumber status total subtotal createdAt shippingAddress { city }"
+                 " customer { email fullName orderCount orders(first: 2) { totalCount nodes { id } } }"
+                 " items { sku quantity unitPrice product { sku totalAvailable"
+                 " inventoryLevels { reserved available lowStock location { code } } } } }")
     created = await gql(f"mutation($i: CreateOrderInput!) {{ createOrder(input: $i) {selection} }}",
                         {"i": {"customerId": c["id"], "items": [{"productId": p["id"], "quantity": 2}],
                                "shippingAddress": {"line1": "1 Main St", "city": "Springfield",
                                                    "postalCode": "12345", "country": "US"}}})
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=reference_app), base_url="http://t") as client:
+    transport = httpx.ASGITransport(app=reference_app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
         body = (await client.post("/graphql", headers=gql.headers, json={
             "query": f"query($id: ID!) {{ order(id: $id) {selection} }}",
             "variables": {"id": created["createOrder"]["id"]}})).json()

@@ -200,8 +200,9 @@ class Run:
         frontier = []
         for field_plan in roots:
             value = self._resolved.get(field_plan)
-            if field_plan.selection is not None and field_plan.selection.loads and type(value) is not _Failure:
-                frontier.append((field_plan.selection, _flatten([value], field_plan.list_depth)))
+            selection = field_plan.selection
+            if selection is not None and selection.loads and type(value) is not _Failure:
+                frontier.append((selection, _flatten([value], field_plan.list_depth)))
         return frontier
 
     # --- the load phase
@@ -299,7 +300,7 @@ class Run:
     async def _batch(self, loader: BatchLoad, keys: list[Any]) -> None:
         try:
             values: Iterable[Any] = await loader(self.context.db, keys)
-        except Exception as exc:  # noqa: BLE001 - every key of the batch fails with it, as a DataLoader's would
+        except Exception as exc:  # noqa: BLE001 - every key of the batch fails with it, as with a DataLoader
             values = [_Failure(exc)] * len(keys)
         self._values[loader].update(zip(keys, values, strict=True))
 
@@ -310,7 +311,8 @@ class Run:
             total = _Failure(exc)
         self._totals[id(connection)] = total
 
-    async def _page(self, field_plan: FieldPlan, keys: list[Any], first: int | None, after: str | None) -> None:
+    async def _page(self, field_plan: FieldPlan, keys: list[Any], first: int | None,
+                    after: str | None) -> None:
         """Each parent's page of a connection; the first pages are one batch of the relation's loader
         (through the request's DataLoader, which the page rule is written against)."""
         relation, context = field_plan.relation, self.context
@@ -320,8 +322,10 @@ class Run:
 
         async def page_of(key: Any) -> Any:
             try:
-                page = await relation.page(context.db, key, first, after, default_page_size=limits.default_page_size,
-                                           max_page_size=limits.max_page_size, load_first_page=load_first_page)
+                page = await relation.page(context.db, key, first, after,
+                                           default_page_size=limits.default_page_size,
+                                           max_page_size=limits.max_page_size,
+                                           load_first_page=load_first_page)
             except Exception as exc:  # noqa: BLE001 - this parent's error
                 return _Failure(exc)
             connection = Connection(page=page, counter=None)

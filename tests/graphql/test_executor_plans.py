@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 from graphql import GraphQLObjectType, GraphQLSchema, get_named_type, is_leaf_type, is_object_type, parse
 from graphql.execution import Executor
+from graphql.execution.values import get_variable_values
 
 from stateset_gateway.schema.execution.plan import Plan, PlanCache, plan_operation, refusal
 from stateset_gateway.schema.schema import build_schema
@@ -102,9 +103,11 @@ def test_a_plan_is_made_once_per_document_and_directive_values() -> None:
                      " orders { nodes { id customer @include(if: $more) { email } } } }")
 
     def plan(more: bool) -> Plan | None:
-        executor = Executor.build(schema, document, raw_variable_values={"more": more})
-        assert isinstance(executor, Executor)
-        return cache.plan(schema, document, executor.fragments, executor.variable_values, executor.operation)
+        parsed = cache.document(document)
+        assert parsed is not None and parsed.operations[None] is document.definitions[0]
+        variables = get_variable_values(schema, parsed.operations[None].variable_definitions, {"more": more})
+        assert not isinstance(variables, list)
+        return cache.plan(schema, parsed, parsed.operations[None], variables)
 
     with_customer, without = plan(True), plan(False)
     assert with_customer is plan(True) and without is plan(False) and with_customer is not without

@@ -35,6 +35,7 @@ from graphql import (
     DirectiveNode,
     DocumentNode,
     FieldNode,
+    FragmentDefinitionNode,
     GraphQLError,
     GraphQLField,
     GraphQLList,
@@ -415,38 +416,70 @@ def directive_variables(document: DocumentNode) -> tuple[str, ...]:
     return tuple(sorted(visitor.names))
 
 
+@dataclass(frozen=True)
+class ParsedDocument:
+    """What executing any operation of a document needs from it, found once per document."""
+
+    document: DocumentNode
+    operations: dict[str | None, OperationDefinitionNode]  # by name; None: the only one, if only one
+    fragment_definitions: dict[str, FragmentDefinitionNode]
+    fragments: dict[str, FragmentDetails]
+    directive_variables: tuple[str, ...]
+
+    @classmethod
+    def of(cls, document: DocumentNode) -> ParsedDocument | None:
+        """None for a document whose fragments declare variables (graphql-core's experimental
+        fragment arguments): left to graphql-core."""
+        operations: dict[str | None, OperationDefinitionNode] = {}
+        definitions = {}
+        unnamed = []
+        for definition in document.definitions:
+            if isinstance(definition, OperationDefinitionNode):
+                unnamed.append(definition)
+                if definition.name:
+                    operations[definition.name.value] = definition
+            elif isinstance(definition, FragmentDefinitionNode):
+                if definition.variable_definitions:
+                    return None
+                definitions[definition.name.value] = definition
+        if len(unnamed) == 1:
+            operations[None] = unnamed[0]
+        return cls(document, operations, definitions,
+                   {name: FragmentDetails(definition) for name, definition in definitions.items()},
+                   directive_variables(document))
+
+
 class PlanCache:
-    """Plans by (document, operation name, values of the @skip / @include variables), bounded (LRU).
+    """Plans by (document, operation, values of the @skip / @include variables), bounded (LRU).
 
     Documents are keyed by identity (the endpoint keeps one parsed document per query text); each
     entry holds its document, so an id is never mistaken for a later document's."""
 
     def __init__(self, size: int) -> None:
         self.size = size
-        self._variables: OrderedDict[int, tuple[DocumentNode, tuple[str, ...]]] = OrderedDict()
+        self._documents: OrderedDict[int, tuple[DocumentNode, ParsedDocument | None]] = OrderedDict()
         self._plans: OrderedDict[tuple[Any, ...], tuple[DocumentNode, Plan | None]] = OrderedDict()
 
-    def plan(self, schema: GraphQLSchema, document: DocumentNode, fragments: dict[str, FragmentDetails],
-             variables: VariableValues, operation: OperationDefinitionNode) -> Plan | None:
-        names = self._directive_variables(document)
-        coerced = variables.coerced
-        key = (id(document), id(operation), *(coerced.get(name) for name in names))
+    def document(self, document: DocumentNode) -> ParsedDocument | None:
+        hit = self._documents.get(id(document))
+        if hit is not None and hit[0] is document:
+            self._documents.move_to_end(id(document))
+            return hit[1]
+        parsed = ParsedDocument.of(document)
+        _put(self._documents, id(document), (document, parsed), self.size)
+        return parsed
+
+    def plan(self, schema: GraphQLSchema, parsed: ParsedDocument, operation: OperationDefinitionNode,
+             variables: VariableValues) -> Plan | None:
+        document, coerced = parsed.document, variables.coerced
+        key = (id(document), id(operation), *(coerced.get(name) for name in parsed.directive_variables))
         hit = self._plans.get(key)
         if hit is not None and hit[0] is document:
             self._plans.move_to_end(key)
             return hit[1]
-        plan = plan_operation(schema, fragments, variables, operation)
+        plan = plan_operation(schema, parsed.fragments, variables, operation)
         _put(self._plans, key, (document, plan), self.size)
         return plan
-
-    def _directive_variables(self, document: DocumentNode) -> tuple[str, ...]:
-        hit = self._variables.get(id(document))
-        if hit is not None and hit[0] is document:
-            self._variables.move_to_end(id(document))
-            return hit[1]
-        names = directive_variables(document)
-        _put(self._variables, id(document), (document, names), self.size)
-        return names
 
 
 def _put(cache: OrderedDict[Any, Any], key: Any, value: Any, size: int) -> None:

@@ -15,18 +15,36 @@ from __future__ import annotations
 import asyncio
 import inspect
 import operator
-from collections.abc import Awaitable, Iterable
+from collections.abc import Awaitable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from graphql import DocumentNode, ExecutionResult, FieldNode, GraphQLError, GraphQLSchema, located_error
-from graphql.execution import Executor
-from graphql.execution.values import get_argument_values
+from graphql import (
+    DocumentNode,
+    ExecutionResult,
+    FieldNode,
+    GraphQLError,
+    GraphQLResolveInfo,
+    GraphQLSchema,
+    default_field_resolver,
+    located_error,
+)
+from graphql.execution.values import VariableValues, get_argument_values, get_variable_values
 from graphql.pyutils import Path
+from graphql.pyutils import is_awaitable as default_is_awaitable
+from graphql.type.definition import GraphQLResolveInfoHelpers
 
 from stateset_gateway.auth.authenticate import authorize
 from stateset_gateway.schema.common import Connection
 from stateset_gateway.schema.context import BatchLoad, Context
-from stateset_gateway.schema.execution.plan import FieldPlan, Kind, ObjectPlan, Plan, PlanCache
+from stateset_gateway.schema.execution.plan import (
+    FieldPlan,
+    Kind,
+    ObjectPlan,
+    ParsedDocument,
+    Plan,
+    PlanCache,
+)
 
 
 class _Failure:
@@ -40,6 +58,20 @@ class _Failure:
 
 Frontier = list[tuple[ObjectPlan, list[Any]]]
 
+MAX_COERCION_ERRORS = 50  # graphql-core's default
+
+
+async def _gather(values: Sequence[Awaitable[Any]]) -> list[Any]:
+    return list(await asyncio.gather(*values))
+
+
+def _track(_values: Sequence[Any]) -> None:
+    raise NotImplementedError("a root resolver must await the work it starts: nothing settles it later")
+
+
+ASYNC_HELPERS = GraphQLResolveInfoHelpers(gather=_gather, track=_track)
+"""What a root resolver's info offers for its own concurrent work (no resolver here uses it)."""
+
 
 class PlannedExecutor:
     """Runs an operation from its plan; answers None when it has none (the caller uses graphql-core)."""
@@ -50,23 +82,53 @@ class PlannedExecutor:
 
     async def execute(self, document: DocumentNode, context: Context, variables: dict[str, Any] | None,
                       operation_name: str | None) -> ExecutionResult | None:
-        executor = Executor.build(self.schema, document, None, context, variables, operation_name)
-        if isinstance(executor, list):  # an unknown operation, or variables that do not coerce
-            return ExecutionResult(None, executor)
-        plan = self.plans.plan(self.schema, document, executor.fragments, executor.variable_values,
-                               executor.operation)
+        parsed = self.plans.document(document)
+        operation = parsed.operations.get(operation_name) if parsed is not None else None
+        if parsed is None or operation is None:  # graphql-core reports an unknown or ambiguous operation
+            return None
+        values = get_variable_values(self.schema, operation.variable_definitions or (), variables or {},
+                                     max_errors=MAX_COERCION_ERRORS)
+        if isinstance(values, list):  # variables that do not coerce: graphql-core's errors, no data
+            return ExecutionResult(None, values)
+        plan = self.plans.plan(self.schema, parsed, operation, values)
         if plan is None:
             return None
-        return await Run(executor, plan).execute()
+        return await Run(Operation(self.schema, parsed, operation, values, context), plan).execute()
+
+
+@dataclass(frozen=True, slots=True)
+class Operation:
+    """One request's operation: what graphql-core's Executor.build gathers, without an executor
+    (whose helpers refer back to it: a reference cycle per request for the collector to find)."""
+
+    schema: GraphQLSchema
+    parsed: ParsedDocument
+    definition: OperationDefinitionNode
+    variables: VariableValues
+    context: Context
+
+    def info(self, field_plan: FieldPlan) -> GraphQLResolveInfo:
+        """graphql-core's resolve info for a root field."""
+        path = Path(None, field_plan.key, field_plan.parent.name)
+        return GraphQLResolveInfo(field_plan.name, field_plan.nodes, field_plan.definition.type,
+                                  field_plan.parent, path, self.schema, self.parsed.fragment_definitions, None,
+                                  self.definition, self.variables, self.context, default_is_awaitable, None,
+                                  ASYNC_HELPERS)
+
+    def arguments(self, field_plan: FieldPlan) -> dict[str, Any]:
+        details, definition = field_plan.details[0], field_plan.definition
+        if not definition.args and not details.node.arguments:
+            return {}
+        return get_argument_values(definition, details.node, self.variables, details.fragment_variable_values)
 
 
 class Run:
     """The state of one request's execution of a plan."""
 
-    def __init__(self, executor: Executor, plan: Plan) -> None:
-        self.executor = executor
+    def __init__(self, operation: Operation, plan: Plan) -> None:
+        self.operation = operation
         self.plan = plan
-        self.context: Context = executor.context_value
+        self.context = operation.context
         self.errors: list[GraphQLError] = []
         self._positions: set[Path | None] = set()
         self._resolved: dict[FieldPlan, Any] = {}
@@ -156,17 +218,11 @@ class Run:
     # --- the root fields
 
     async def _resolve(self, field_plan: FieldPlan) -> None:
-        executor = self.executor
-        details = field_plan.details[0]
-        definition = field_plan.definition
-        info = executor.build_resolve_info(definition, field_plan.nodes, field_plan.parent,
-                                           Path(None, field_plan.key, field_plan.parent.name))
+        """A root field through its own resolver (Strawberry's, with its permission extension)."""
+        operation = self.operation
         try:
-            args = (get_argument_values(definition, details.node, executor.variable_values,
-                                        details.fragment_variable_values, executor.hide_suggestions)
-                    if definition.args or details.node.arguments else {})
-            resolve = definition.resolve or executor.field_resolver
-            result = resolve(executor.root_value, info, **args)
+            resolve = field_plan.definition.resolve or default_field_resolver
+            result = resolve(None, operation.info(field_plan), **operation.arguments(field_plan))
             if inspect.isawaitable(result):
                 result = await result
         except Exception as exc:  # noqa: BLE001 - the field's error, reported where it is emitted
@@ -244,7 +300,7 @@ class Run:
             keys = dict.fromkeys(key_of(row) for row in rows)
             if field_plan.kind is Kind.PAGE:
                 try:
-                    args = self._arguments(field_plan)
+                    args = self.operation.arguments(field_plan)
                 except Exception as exc:  # noqa: BLE001 - reported at every path of the field
                     self._failed[field_plan] = exc
                     continue
@@ -291,11 +347,6 @@ class Run:
             refusal = exc
         self._refusals[permission] = refusal
         return refusal
-
-    def _arguments(self, field_plan: FieldPlan) -> dict[str, Any]:
-        details, executor = field_plan.details[0], self.executor
-        return get_argument_values(field_plan.definition, details.node, executor.variable_values,
-                                   details.fragment_variable_values, executor.hide_suggestions)
 
     async def _batch(self, loader: BatchLoad, keys: list[Any]) -> None:
         try:

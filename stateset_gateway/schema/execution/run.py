@@ -111,9 +111,9 @@ class Operation:
         """graphql-core's resolve info for a root field."""
         path = Path(None, field_plan.key, field_plan.parent.name)
         return GraphQLResolveInfo(field_plan.name, field_plan.nodes, field_plan.definition.type,
-                                  field_plan.parent, path, self.schema, self.parsed.fragment_definitions, None,
-                                  self.definition, self.variables, self.context, default_is_awaitable, None,
-                                  ASYNC_HELPERS)
+                                  field_plan.parent, path, self.schema, self.parsed.fragment_definitions,
+                                  None, self.definition, self.variables, self.context, default_is_awaitable,
+                                  None, ASYNC_HELPERS)
 
     def arguments(self, field_plan: FieldPlan) -> dict[str, Any]:
         details, definition = field_plan.details[0], field_plan.definition

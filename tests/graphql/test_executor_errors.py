@@ -81,3 +81,4 @@ async def test_skip_and_include_follow_the_variables(
     for c, i in ((True, True), (False, False), (True, False)):
         node = (await gql(query, {"c": c, "i": i}))["orders"]["nodes"][0]
         assert set(node) == ({"customer"} if c else set()) | (set() if i else {"items"})
+

@@ -135,3 +135,8 @@ async def test_a_mutation_result_is_what_graphql_core_answers_for_the_same_selec
             "query": f"query($id: ID!) {{ order(id: $id) {selection} }}",
             "variables": {"id": created["createOrder"]["id"]}})).json()
     assert body == {"data": {"order": created["createOrder"]}, "extensions": body["extensions"]}
+
+
+async def test_typename_beside_a_mutation(gql: GraphQLClient) -> None:
+    data = await gql('mutation { __typename createLocation(input: {code: "WH-T", name: "T"}) { __typename code } }')
+    assert data == {"__typename": "Mutation", "createLocation": {"__typename": "Location", "code": "WH-T"}}

@@ -188,7 +188,8 @@ def refusal(parent: GraphQLObjectType, name: str, *, root: bool = False) -> str 
     definition = (parent.fields[name].extensions or {}).get("strawberry-definition")
     if definition is None:
         return "not a Strawberry field"
-    if declaration_of(definition) is not None or definition.is_basic_field:
+    if declaration_of(definition) is not None or (definition.is_basic_field
+                                                  and definition.default_resolver is getattr):
         return None
     resolver = definition.base_resolver
     if resolver is not None and resolver.wrapped_func is TOTAL_COUNT:

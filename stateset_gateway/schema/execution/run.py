@@ -144,8 +144,9 @@ class Run:
         if self.plan.serial:
             data: dict[str, Any] | None = {}
             for field_plan in root.fields:  # mutations: one after the other, each completed first
-                await self._resolve(field_plan)
-                await self._load(self._frontier([field_plan]))
+                if field_plan.kind is Kind.ROOT:
+                    await self._resolve(field_plan)
+                    await self._load(self._frontier([field_plan]))
                 try:
                     value = self._emit(field_plan)
                 except GraphQLError as error:

@@ -26,6 +26,7 @@ from stateset_gateway.config import Settings, load_settings
 from stateset_gateway.db.engine import Database
 from stateset_gateway.schema.schema import build_schema
 from stateset_gateway.seed import SeedSize, seed
+from tests.graphql.test_performance_shape import count_statements
 from tests.graphql_client import DifferentialTransport
 
 EXAMPLES = 500
@@ -91,12 +92,19 @@ def settings(database_url: str) -> Settings:
 
 
 async def test_planned_and_reference_executors_agree_on_generated_queries(
-    client: httpx.AsyncClient, differential: DifferentialTransport, auth_headers: Any, db: Database
+    client: httpx.AsyncClient, differential: DifferentialTransport, auth_headers: Any, db: Database,
+    app: Any, reference_app: Any
 ) -> None:
     await seed(db, SeedSize(customers=6, products=5, orders=24, max_items_per_order=3))
     keys = [await auth_headers(permissions) for permissions in KEYS]
     generated = generated_queries(await seeded_ids(db))
-    for index, query in enumerate(generated):
-        await client.post("/graphql", json={"query": query}, headers=keys[index % len(keys)])
+    more_statements = []
+    with count_statements(app) as planned, count_statements(reference_app) as reference:
+        for index, query in enumerate(generated):
+            before = len(planned), len(reference)
+            await client.post("/graphql", json={"query": query}, headers=keys[index % len(keys)])
+            if len(planned) - before[0] > len(reference) - before[1]:
+                more_statements.append(query)
     assert len(generated) >= EXAMPLES * 0.9
     assert differential.compared >= len(generated) // 2  # most were executed, not refused before
+    assert not more_statements, f"the planned executor ran more SQL statements for {more_statements[:3]}"

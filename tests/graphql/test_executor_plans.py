@@ -14,7 +14,8 @@ from graphql import GraphQLObjectType, GraphQLSchema, get_named_type, is_leaf_ty
 from graphql.execution import Executor
 from graphql.execution.values import get_variable_values
 
-from stateset_gateway.schema.execution.plan import Plan, PlanCache, plan_operation, refusal
+from stateset_gateway.schema.execution.plan import PlanCache, plan_operation, refusal
+from stateset_gateway.schema.execution.tree import Plan
 from stateset_gateway.schema.schema import build_schema
 from tests.graphql import factories as f
 from tests.graphql_client import GraphQLClient

@@ -28,13 +28,11 @@ import operator
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 from graphql import (
     DirectiveNode,
     DocumentNode,
-    FieldNode,
     FragmentDefinitionNode,
     GraphQLError,
     GraphQLField,
@@ -57,17 +55,13 @@ from graphql.language import Visitor
 from graphql.pyutils import Path, is_iterable
 
 from stateset_gateway.schema.common import Connection
+from stateset_gateway.schema.execution.compile import fast_builder
 from stateset_gateway.schema.execution.serialize import serializer
+from stateset_gateway.schema.execution.tree import Complete, Emit, FieldPlan, Kind, ObjectPlan, Plan
 from stateset_gateway.schema.relations import Derived, Relation, Shape, declaration_of
 
 if TYPE_CHECKING:
     from stateset_gateway.schema.execution.run import Run
-
-Complete = Callable[[Any, Path | None, "str | int", "Run"], Any]
-"""`complete(value, parent_path, key, run)`: the JSON of `value` at `parent_path` + `key`."""
-
-Emit = Callable[[Any, Path | None, "Run"], Any]
-"""`emit(parent, parent_path, run)`: the JSON of one field of `parent`."""
 
 INTROSPECTION = frozenset({"__schema", "__type"})
 SKIP_INCLUDE = frozenset({"skip", "include"})
@@ -84,71 +78,6 @@ TOTAL_COUNT = _total_count_resolver()
 
 class Unplannable(Exception):
     """A field the planner does not describe: the operation runs through graphql-core."""
-
-
-class Kind(Enum):
-    ROOT = "root"
-    VALUE = "value"
-    RELATION = "relation"
-    PAGE = "page"
-    TOTAL = "total"
-    TYPENAME = "typename"
-
-
-@dataclass(eq=False)
-class FieldPlan:
-    """One response key of a selection. Hashable by identity: the executor keys its per-request
-    state (loaded values, refusals, arguments) by field plan."""
-
-    key: str
-    parent: GraphQLObjectType
-    definition: GraphQLField
-    details: list[FieldDetails]
-    kind: Kind
-    get: Callable[[Any], Any] | None = None  # VALUE
-    relation: Relation | None = None  # RELATION, PAGE
-    selection: ObjectPlan | None = None  # the plan of the innermost object type, if any
-    list_depth: int = 0
-    complete: Complete = field(init=False, repr=False)
-    emit: Emit = field(init=False, repr=False)
-
-    @property
-    def name(self) -> str:
-        return self.details[0].node.name.value
-
-    @property
-    def nodes(self) -> list[FieldNode]:
-        return [detail.node for detail in self.details]
-
-    @property
-    def non_null(self) -> bool:
-        return is_non_null_type(self.definition.type)
-
-
-@dataclass(eq=False)
-class ObjectPlan:
-    """The fields selected on one object type at one place in the document."""
-
-    type: GraphQLObjectType
-    fields: list[FieldPlan]
-    loading: list[FieldPlan] = field(default_factory=list)  # RELATION / PAGE / TOTAL fields
-    expand: list[FieldPlan] = field(default_factory=list)  # VALUE fields whose selection loads
-    build: Callable[[Any, Path, Run], dict[str, Any]] = field(init=False, repr=False)
-
-    @property
-    def loads(self) -> bool:
-        """Whether executing this selection loads anything (here or below a plain value)."""
-        return bool(self.loading or self.expand)
-
-
-@dataclass(eq=False)
-class Plan:
-    operation: OperationDefinitionNode
-    root: ObjectPlan
-
-    @property
-    def serial(self) -> bool:
-        return self.operation.operation is OperationType.MUTATION
 
 
 @dataclass
@@ -215,6 +144,7 @@ def _object_plan(scope: _Scope, object_type: GraphQLObjectType, grouped: dict[st
         elif field_plan.selection is not None and field_plan.selection.loads:
             plan.expand.append(field_plan)
     plan.build = _builder(plan)
+    plan.fast = fast_builder(plan)
     return plan
 
 

@@ -37,14 +37,8 @@ from graphql.type.definition import GraphQLResolveInfoHelpers
 from stateset_gateway.auth.authenticate import authorize
 from stateset_gateway.schema.common import Connection
 from stateset_gateway.schema.context import BatchLoad, Context
-from stateset_gateway.schema.execution.plan import (
-    FieldPlan,
-    Kind,
-    ObjectPlan,
-    ParsedDocument,
-    Plan,
-    PlanCache,
-)
+from stateset_gateway.schema.execution.plan import ParsedDocument, PlanCache
+from stateset_gateway.schema.execution.tree import FieldPlan, Kind, ObjectPlan, Plan
 
 
 class _Failure:
@@ -160,11 +154,17 @@ class Run:
                 return ExecutionResult(None, self.errors)
             await self._load(self._frontier(roots))
             try:
-                data = root.build(None, None, self)  # type: ignore[arg-type]
-            except GraphQLError as error:
-                self.add(error, None)
-                data = None
+                data = root.fast(None, self)
+            except Exception:  # noqa: BLE001 - something to report: built again the careful way
+                data = self._build_carefully(root)
         return ExecutionResult(data, self.errors or None)
+
+    def _build_carefully(self, root: ObjectPlan) -> dict[str, Any] | None:
+        try:
+            return root.build(None, None, self)  # type: ignore[arg-type]
+        except GraphQLError as error:
+            self.add(error, None)
+            return None
 
     def _emit(self, field_plan: FieldPlan) -> Any:
         try:

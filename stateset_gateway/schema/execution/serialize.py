@@ -2,9 +2,9 @@
 
 Each does what graphql-core's `complete_leaf_value` does for its type (`coerce_output_value`, and a
 TypeError when that gives null), skipping the call where the answer is known from the Python type:
-a `str` is its own String or ID (a UUID's ID is its `str`), an `int` in range its own Int, a `bool`
-its own Boolean. Enum values are few and repeat on every row, so their output is remembered per
-(Python type, value).
+a `str` is its own String or ID (a UUID's ID, asyncpg's UUID too, is its `str`), an `int` in range
+its own Int, a `bool` its own Boolean. Enum values are few and repeat on every row, so their output
+is remembered per (Python type, value).
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ def serializer(leaf: GraphQLLeafType) -> Serialize:
         return _remembered(checked)
     name = leaf.name
     if name == "ID":  # graphql-core's ID answers str(value) for a UUID
-        return lambda value: (value if type(value) is str else str(value) if type(value) is UUID
+        return lambda value: (value if type(value) is str else str(value) if isinstance(value, UUID)
                               else checked(value))
     if name == "String":
         return lambda value: value if type(value) is str else checked(value)

@@ -18,8 +18,9 @@ Every selected field is one of:
 
 What none of these describes (introspection, subscriptions, a resolver below the root that needs
 more than its parent) makes `plan_operation` answer None, and graphql-core runs the operation.
-How each value becomes JSON (null checks, lists, leaf serializers, sub-selections) is compiled here
-into one function per field, so executing a plan decides nothing per row.
+How each value becomes JSON (null checks, lists, leaf serializers, sub-selections) is decided here,
+once: the careful build is one function per field, each locating and propagating errors as
+graphql-core does; the fast build (compile.py), for answers without errors, one per selection.
 """
 
 from __future__ import annotations

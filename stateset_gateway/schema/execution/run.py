@@ -5,9 +5,10 @@ the keys of every parent at that level (deduplicated, and minus keys this reques
 as a per-request DataLoader would skip them); sibling loads run concurrently. A relation's
 permission is decided once per request against the caller the root field authenticated.
 
-Build: each selection's function (made with the plan) turns rows into dicts. Errors are located,
-kept and propagated as graphql-core does: an error on a nullable field nulls it; on a non-null one
-it nulls the nearest nullable parent, and errors later raised below a nulled position are dropped.
+Build: each selection's functions (made with the plan) turn rows into dicts: the fast one first;
+if anything fails, the careful one, which locates, keeps and propagates errors as graphql-core does:
+an error on a nullable field nulls it; on a non-null one it nulls the nearest nullable parent, and
+errors later raised below a nulled position are dropped.
 """
 
 from __future__ import annotations

@@ -32,6 +32,7 @@ Complete = Callable[[Any, Path | None, "str | int", "Run"], Any]
 Emit = Callable[[Any, Path | None, "Run"], Any]
 """`emit(parent, parent_path, run)`: the JSON of one field of `parent`."""
 
+
 class Kind(Enum):
     """What a field is, for the executor (see plan.py)."""
 

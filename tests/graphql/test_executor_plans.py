@@ -10,10 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import pytest
 from graphql import GraphQLObjectType, GraphQLSchema, get_named_type, is_leaf_type, is_object_type, parse
 from graphql.execution import Executor
 from graphql.execution.values import get_variable_values
 
+from stateset_gateway.schema.execution import PlannedExecutor
 from stateset_gateway.schema.execution.plan import PlanCache, plan_operation, refusal
 from stateset_gateway.schema.execution.tree import Plan
 from stateset_gateway.schema.schema import build_schema
@@ -139,5 +141,25 @@ async def test_a_mutation_result_is_what_graphql_core_answers_for_the_same_selec
 
 
 async def test_typename_beside_a_mutation(gql: GraphQLClient) -> None:
-    data = await gql('mutation { __typename createLocation(input: {code: "WH-T", name: "T"}) { __typename code } }')
+    data = await gql('mutation { __typename createLocation(input: {code: "WH-T", name: "T"}) '
+                     '{ __typename code } }')
     assert data == {"__typename": "Mutation", "createLocation": {"__typename": "Location", "code": "WH-T"}}
+
+
+async def test_executor_setting_chooses_who_runs_operations(
+    app: Any, reference_app: Any, admin_headers: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The differential tests compare something only if the reference app really is graphql-core."""
+    ran = []
+
+    async def planned(*args: Any) -> None:
+        ran.append(args[1:])
+        return None  # nothing planned: graphql-core answers
+
+    monkeypatch.setattr(PlannedExecutor, "execute", planned)
+    request = {"query": "{ locations { id } }"}
+    for application, runs in ((reference_app, 0), (app, 1)):
+        transport = httpx.ASGITransport(app=application)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            body = (await client.post("/graphql", json=request, headers=admin_headers)).json()
+        assert body["data"] == {"locations": []} and len(ran) == runs

@@ -50,7 +50,7 @@ def fast_builder(plan: ObjectPlan) -> FastBuild:
 
     items = [f"{field.key!r}: {_field(field, bind, names)}" for field in plan.fields]
     source = "def build(parent, run):\n    return {" + ", ".join(items) + "}\n"
-    exec(compile(source, f"<selection on {plan.type.name}>", "exec"), env)  # noqa: S102 - our own text
+    exec(compile(source, f"<selection on {plan.type.name}>", "exec"), env)  # noqa: S102 - aliases enter only as repr()
     return env["build"]  # type: ignore[no-any-return]
 
 

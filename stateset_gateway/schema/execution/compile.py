@@ -50,7 +50,8 @@ def fast_builder(plan: ObjectPlan) -> FastBuild:
 
     items = [f"{field.key!r}: {_field(field, bind, names)}" for field in plan.fields]
     source = "def build(parent, run):\n    return {" + ", ".join(items) + "}\n"
-    exec(compile(source, f"<selection on {plan.type.name}>", "exec"), env)  # noqa: S102 - aliases enter only as repr()
+    # A client's text enters the source only as repr() of its response keys (GraphQL names).
+    exec(compile(source, f"<selection on {plan.type.name}>", "exec"), env)  # noqa: S102
     return env["build"]  # type: ignore[no-any-return]
 
 

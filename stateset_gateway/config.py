@@ -121,6 +121,7 @@ class GraphQLSettings(BaseModel):
     max_depth: int = Field(12, ge=2, le=100, description="Refuse operations nested deeper than this.")
     max_tokens: int = Field(10_000, ge=100, description="Refuse documents with more lexical tokens.")
     cost_budget: str = Field("250000/minute", description="Query cost each client may spend per window, or off.")
+    executor: Literal["planned", "reference"] = Field("planned", description="or reference: graphql-core.")
 
     @field_validator("cost_budget")
     @classmethod

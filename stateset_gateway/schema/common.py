@@ -9,6 +9,7 @@ from typing import Any, Generic, TypeVar
 import strawberry
 from strawberry.types import Info
 
+from stateset_gateway.config import Settings
 from stateset_gateway.db import models
 from stateset_gateway.resolvers.pagination import CursorArgs, Page, PageLimits
 from stateset_gateway.schema.context import Context
@@ -91,12 +92,12 @@ class Connection(Generic[T]):
 def cursor_args(info: GqlInfo, first: int | None, after: str | None, last: int | None,
                 before: str | None) -> CursorArgs:
     """A connection's arguments with the page sizes the GraphQL settings allow."""
-    return CursorArgs(first=first, after=after, last=last, before=before, limits=page_limits(info))
+    return CursorArgs(first=first, after=after, last=last, before=before, limits=page_limits(info.context.settings))
 
 
-def page_limits(info: GqlInfo) -> PageLimits:
+def page_limits(settings: Settings) -> PageLimits:
     """The page sizes the GraphQL settings allow."""
-    cfg = info.context.settings.graphql
+    cfg = settings.graphql
     return PageLimits(default_size=cfg.default_page_size, max_size=cfg.max_page_size)
 
 

@@ -52,6 +52,7 @@ from stateset_gateway.http.state import state_of
 from stateset_gateway.schema.context import Context
 from stateset_gateway.schema.cost import Cost, operation_cost
 from stateset_gateway.schema.errors import GRAPHQL_RESPONSE, error_entry, format_error, media_type
+from stateset_gateway.schema.execution import PlannedExecutor
 
 CACHEABLE_QUERY_LENGTH = 20_000
 
@@ -128,6 +129,7 @@ class GraphQLEndpoint:
         self.limits = limits
         self.graphiql = limits.graphiql
         self.documents = _LRU(cache_size)
+        self.planned = PlannedExecutor(schema, cache_size) if limits.executor == "planned" else None
 
     def _prepare(self, query: str) -> tuple[_Prepared | None, list[GraphQLError]]:
         """Parse and validate once per query text. Only valid, modest documents are kept, so callers
@@ -200,10 +202,12 @@ class GraphQLEndpoint:
                 return self._refuse(refused, media, extensions={"cost": cost_report})
 
         context = Context(request=request, db=request.app.state.db, settings=request.app.state.settings)
-        result = execute(self.schema, document, context_value=context, variable_values=variables,
-                         operation_name=operation_name, is_awaitable=is_awaitable, executor_class=Executor)
-        if not isinstance(result, ExecutionResult):
-            result = await result
+        result = await self.planned.execute(document, context, variables, operation_name) if self.planned else None
+        if result is None:  # not planned: graphql-core runs the operation
+            result = execute(self.schema, document, context_value=context, variable_values=variables,
+                             operation_name=operation_name, is_awaitable=is_awaitable, executor_class=Executor)
+            if not isinstance(result, ExecutionResult):
+                result = await result
         body: dict[str, Any] = {}
         formatted = [format_error(e, state.request_id) for e in result.errors or ()]
         is_request_error = result.data is None and bool(result.errors) and all(e.path is None for e in result.errors)

@@ -129,7 +129,7 @@ def connection(
         root: strawberry.Parent[Any], info: GqlInfo, first: int | None = None, after: str | None = None
     ) -> Connection[Any]:
         ctx, parent = info.context, getattr(root, declared.key)
-        built = await page(ctx.db, parent, first, after, limits=page_limits(info),
+        built = await page(ctx.db, parent, first, after, limits=page_limits(ctx.settings),
                            load_first_page=ctx.loaders[declared.loader].load)
         count_loader = ctx.loaders[count]
         return Connection(page=built, counter=lambda: count_loader.load(parent))

@@ -8,19 +8,12 @@ from stateset_gateway.db.demo import SeedSize, seed
 from stateset_gateway.db.engine import Database
 from tests.support import factories as f
 from tests.support.graphql_client import GraphQLClient
-from tests.support.statements import StatementLog
+from tests.support.statements import StatementLog, per_row_work
 
 NESTED = """query($n: Int!) { orders(first: $n) { totalCount nodes {
   customer { email }
   items { quantity product { sku inventoryLevels { available } } }
 } } }"""
-
-
-def per_row_work(statements: list[str]) -> list[str]:
-    """Leaves out transaction control and authentication's own lookups (API key, last-used stamp):
-    those are per request, not per row."""
-    return [s for s in statements if not s.lstrip().upper().startswith(("BEGIN", "SAVEPOINT", "RELEASE", "PRAGMA"))
-            and "api_keys" not in s]
 
 
 async def test_nested_orders_query_costs_the_same_statements_for_10_and_100_rows(

@@ -29,3 +29,10 @@ class StatementLog:
             yield statements
         finally:
             event.remove(self.engine, "before_cursor_execute", record)
+
+
+def per_row_work(statements: list[str]) -> list[str]:
+    """The statements that serve the data: without transaction control, and without authentication's
+    own lookups (the API key, its last-used stamp), which are per request, not per row."""
+    return [s for s in statements if not s.lstrip().upper().startswith(("BEGIN", "SAVEPOINT", "RELEASE", "PRAGMA"))
+            and "api_keys" not in s]

@@ -1,6 +1,7 @@
 """REST auth: register, login, refresh, logout, API keys, and the OAuth 2 token endpoint + metadata.
 
 Routes only wire the request to `stateset_gateway.auth` and wrap the result; every rule lives there.
+Request bodies are auth/inputs.py's models, which GraphQL's auth inputs are made from too.
 Token responses carry `Cache-Control: no-store` (RFC 6749 5.1) so no proxy keeps a credential.
 """
 
@@ -18,6 +19,7 @@ from pydantic import BaseModel, Field
 
 from stateset_gateway import errors
 from stateset_gateway.auth import api_keys, oauth, tokens, users
+from stateset_gateway.auth.inputs import ApiKeyCreateIn, LoginIn, LogoutIn, RefreshIn, RegisterIn
 from stateset_gateway.auth.login_guard import guard_for
 from stateset_gateway.auth.permissions import ADMIN, ALL_PERMISSIONS
 from stateset_gateway.auth.principal import Principal
@@ -30,31 +32,7 @@ router = APIRouter(prefix=API_PREFIX, tags=["auth"], responses=errors_doc(404, 4
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
-# --- shapes ---------------------------------------------------------------------------------------
-
-class RegisterIn(BaseModel):
-    email: str | None = None
-    password: str | None = Field(None, description="At least 8 characters")
-
-
-class LoginIn(BaseModel):
-    email: str | None = None
-    password: str | None = None
-
-
-class RefreshIn(BaseModel):
-    refresh_token: str
-
-
-class LogoutIn(BaseModel):
-    refresh_token: str | None = Field(None, description="Revoke this token's session (else the access token's)")
-
-
-class ApiKeyCreateIn(BaseModel):
-    name: str
-    permissions: list[str] = Field(examples=[["orders:read", "orders:create"]])
-    expires_at: datetime | None = None
-
+# --- answers --------------------------------------------------------------------------------------
 
 class UserOut(BaseModel):
     id: uuid.UUID

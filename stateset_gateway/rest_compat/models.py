@@ -22,6 +22,7 @@ from stateset_gateway.db.models import (
     ReturnStatus,
     ShipmentStatus,
 )
+from stateset_gateway.resolvers import derived
 from stateset_gateway.resolvers.inputs import Input
 
 
@@ -99,9 +100,8 @@ class InventoryLevelOut(Resource):
             return obj
         fields = ("id", "created_at", "updated_at", "version", "product_id", "location_id", "on_hand", "reserved",
                   "reorder_point")
-        available = obj.on_hand - obj.reserved
         return {name: getattr(obj, name) for name in fields} | {
-            "available": available, "low_stock": available <= obj.reorder_point}
+            "available": derived.available(obj), "low_stock": derived.low_stock(obj)}
 
 
 class ReservationOut(Resource):

@@ -9,10 +9,8 @@ from __future__ import annotations
 import math
 import uuid
 from datetime import datetime
-from typing import Any
 
 import strawberry
-from strawberry.types import Info
 
 from stateset_gateway import errors
 from stateset_gateway.auth import api_keys, tokens, users
@@ -21,7 +19,9 @@ from stateset_gateway.auth.principal import Principal
 from stateset_gateway.db.models.auth import ApiKey as ApiKeyRow
 from stateset_gateway.db.models.auth import User as UserRow
 from stateset_gateway.http.authentication import principal_for_request
-from stateset_gateway.schema.permissions import authenticated, public, requires
+from stateset_gateway.schema.common import GqlInfo, mutation, query
+from stateset_gateway.schema.inputs import CreateApiKeyInput, LoginInput, RegisterInput
+from stateset_gateway.schema.permissions import authenticated, public
 
 MAX_PAGE = 100
 
@@ -105,38 +105,15 @@ class ApiKeyPage:
     total_pages: int
 
 
-@strawberry.input
-class RegisterInput:
-    email: str
-    password: str
-
-
-@strawberry.input
-class LoginInput:
-    email: str
-    password: str
-
-
-@strawberry.input
-class CreateApiKeyInput:
-    name: str
-    permissions: list[str]
-    expires_at: datetime | None = None
-
-
-def _ctx(info: Info[Any, Any]) -> Any:
-    return info.context
-
-
-def _client_ip(info: Info[Any, Any]) -> str | None:
-    client = getattr(_ctx(info).request, "client", None)
+def _client_ip(info: GqlInfo) -> str | None:
+    client = info.context.request.client
     return client.host if client else None
 
 
-def _principal(info: Info[Any, Any]) -> Principal:
-    principal = _ctx(info).principal
+def _principal(info: GqlInfo) -> Principal:
+    principal = info.context.principal
     assert principal is not None  # the field's permission extension ran first
-    return principal  # type: ignore[no-any-return]
+    return principal
 
 
 def _uuid(value: str, field: str) -> uuid.UUID:
@@ -149,16 +126,15 @@ def _uuid(value: str, field: str) -> uuid.UUID:
 @strawberry.type
 class AuthQueries:
     @strawberry.field(extensions=authenticated(), description="Who is calling, with which permissions.")
-    async def me(self, info: Info[Any, Any]) -> Viewer:
+    async def me(self, info: GqlInfo) -> Viewer:
         return Viewer.of(_principal(info))
 
-    @strawberry.field(extensions=requires("api-keys:read"),
-                      description="API keys (yours; every key for admin:*), newest first.")
-    async def api_keys(self, info: Info[Any, Any], page: int = 1, limit: int = 20) -> ApiKeyPage:
+    @query("api-keys:read", description="API keys (yours; every key for admin:*), newest first.")
+    async def api_keys(self, info: GqlInfo, page: int = 1, limit: int = 20) -> ApiKeyPage:
         if page < 1 or not 1 <= limit <= MAX_PAGE:
             raise errors.ValidationFailed({"page": ["Must be at least 1"]} if page < 1 else
                                           {"limit": [f"Must be between 1 and {MAX_PAGE}"]})
-        records, total = await api_keys.list_api_keys(_ctx(info).db, viewer=_principal(info), limit=limit,
+        records, total = await api_keys.list_api_keys(info.context.db, viewer=_principal(info), limit=limit,
                                                       offset=(page - 1) * limit)
         return ApiKeyPage(items=[ApiKey.of(r) for r in records], total=total, page=page, limit=limit,
                           total_pages=math.ceil(total / limit))
@@ -167,40 +143,39 @@ class AuthQueries:
 @strawberry.type
 class AuthMutations:
     @strawberry.mutation(extensions=public(), description="Create an account (role user) and sign in.")
-    async def register(self, info: Info[Any, Any], input: RegisterInput) -> AuthPayload:
-        ctx = _ctx(info)
+    async def register(self, info: GqlInfo, input: RegisterInput) -> AuthPayload:
+        ctx = info.context
         user = await users.self_register(ctx.db, ctx.settings, input.email, input.password)
         return AuthPayload.of(await tokens.start_session(ctx.db, ctx.settings, user))
 
     @strawberry.mutation(extensions=public(), description="Sign in with email and password.")
-    async def login(self, info: Info[Any, Any], input: LoginInput) -> AuthPayload:
-        ctx = _ctx(info)
+    async def login(self, info: GqlInfo, input: LoginInput) -> AuthPayload:
+        ctx = info.context
         guard = guard_for(ctx.request.app.state, ctx.settings)
         pair = await users.login(ctx.db, ctx.settings, guard, input.email, input.password,
                                  client_ip=_client_ip(info))
         return AuthPayload.of(pair)
 
     @strawberry.mutation(extensions=public(), description="Trade a refresh token for a new pair; it is spent.")
-    async def refresh_token(self, info: Info[Any, Any], refresh_token: str) -> AuthPayload:
-        ctx = _ctx(info)
+    async def refresh_token(self, info: GqlInfo, refresh_token: str) -> AuthPayload:
+        ctx = info.context
         return AuthPayload.of(await tokens.rotate_refresh_token(ctx.db, ctx.settings, refresh_token))
 
     @strawberry.mutation(extensions=public(),
                          description="End the session of the bearer token and/or of `refreshToken`.")
-    async def logout(self, info: Info[Any, Any], refresh_token: str | None = None) -> bool:
-        ctx = _ctx(info)
+    async def logout(self, info: GqlInfo, refresh_token: str | None = None) -> bool:
+        ctx = info.context
         principal = await principal_for_request(ctx.request)
         await tokens.logout(ctx.db, ctx.settings, principal, refresh_token, refresh_token_field="refreshToken")
         return True
 
-    @strawberry.mutation(extensions=requires("api-keys:create"),
-                         description="Create an API key holding at most your own permissions.")
-    async def create_api_key(self, info: Info[Any, Any], input: CreateApiKeyInput) -> CreatedApiKey:
-        issued = await api_keys.create_api_key(_ctx(info).db, name=input.name, permissions=input.permissions,
+    @mutation("api-keys:create", description="Create an API key holding at most your own permissions.")
+    async def create_api_key(self, info: GqlInfo, input: CreateApiKeyInput) -> CreatedApiKey:
+        issued = await api_keys.create_api_key(info.context.db, name=input.name, permissions=input.permissions,
                                                expires_at=input.expires_at, created_by=_principal(info))
         return CreatedApiKey(api_key=ApiKey.of(issued.record), key=issued.key)
 
-    @strawberry.mutation(extensions=requires("api-keys:delete"), description="Revoke an API key now.")
-    async def revoke_api_key(self, info: Info[Any, Any], id: strawberry.ID) -> ApiKey:
-        record = await api_keys.revoke_api_key(_ctx(info).db, _uuid(id, "id"), revoked_by=_principal(info))
+    @mutation("api-keys:delete", description="Revoke an API key now.")
+    async def revoke_api_key(self, info: GqlInfo, id: strawberry.ID) -> ApiKey:
+        record = await api_keys.revoke_api_key(info.context.db, _uuid(id, "id"), revoked_by=_principal(info))
         return ApiKey.of(record)

@@ -33,14 +33,18 @@ class SortDirection(Enum):
     DESC = "desc"
 
 
-def query(permission: str, **kwargs: Any) -> Any:
-    """A root query field that declares `permission` (checked before it resolves)."""
-    return strawberry.field(extensions=requires(permission), **kwargs)
+def query(permission: str, returns: Any = None, **kwargs: Any) -> Any:
+    """A root query field that declares `permission` (checked before it resolves).
+
+    `returns` is its GraphQL type when the resolver answers something else (a row of db.models, or
+    a Connection of them), so the resolver's own annotation can say what it returns.
+    """
+    return strawberry.field(extensions=requires(permission), graphql_type=returns, **kwargs)
 
 
-def mutation(permission: str, **kwargs: Any) -> Any:
-    """A mutation that declares `permission`."""
-    return strawberry.mutation(extensions=requires(permission), **kwargs)
+def mutation(permission: str, returns: Any = None, **kwargs: Any) -> Any:
+    """A mutation that declares `permission`; `returns` as for `query`."""
+    return strawberry.mutation(extensions=requires(permission), graphql_type=returns, **kwargs)
 
 
 @strawberry.type

@@ -1,22 +1,26 @@
-"""GraphQL input types, each made from the pydantic model its operation validates (resolvers/inputs.py).
+"""GraphQL input types, each made from the pydantic model its operation validates (resolvers/inputs.py,
+auth/inputs.py).
 
 An input is defined once, as the model; here it only gets its GraphQL name. A field is required
-exactly when the model requires it; every other field is nullable and, when a client leaves it out,
-absent (UNSET, dropped by `to_input`), so an update changes only what it names and the model's own
-defaults apply. Required fields come first (as the SDL has always listed them), then the rest in the
-model's order. UUIDs are IDs; constrained strings and emails are strings; the operation validates.
+exactly when the model requires it (or the input type is told to require it); every other field is
+nullable and, when a client leaves it out, absent (UNSET, dropped by `to_input`), so an update
+changes only what it names and the model's own defaults apply. Required fields come first (as the
+SDL has always listed them), then the rest in the model's order. UUIDs are IDs; constrained strings
+and emails are strings; the operation validates.
 """
 
 from __future__ import annotations
 
 import types
 import uuid
+from collections.abc import Collection, Mapping
 from enum import Enum
 from typing import Annotated, Any, Union, get_args, get_origin
 
 import strawberry
 from pydantic import BaseModel, EmailStr
 
+from stateset_gateway.auth import inputs as auth_inputs
 from stateset_gateway.resolvers import inputs
 from stateset_gateway.schema.common import SortDirection
 
@@ -25,23 +29,30 @@ SCALARS: dict[Any, Any] = {uuid.UUID: strawberry.ID, EmailStr: str}
 _made: dict[type[BaseModel], type] = {}
 
 
-def input_type(model: type[BaseModel], name: str | None = None) -> type:
-    """The GraphQL input type of `model`, named `name` (default: the model's name); made once."""
+def input_type(model: type[BaseModel], name: str | None = None, *, required: Collection[str] = (),
+               defaults: Mapping[str, Any] | None = None) -> type:
+    """The GraphQL input type of `model`, named `name` (default: the model's name); made once.
+
+    `required` names fields the GraphQL schema requires although the model lets them be absent
+    (the operation reports a missing one itself, as REST shows); `defaults` gives optional fields
+    the default value the schema shows, in place of absent.
+    """
     made = _made.get(model)
     if made is not None:
-        if name not in (None, made.__name__):
-            raise ValueError(f"{model.__name__} is already the GraphQL input {made.__name__}")
+        if name not in (None, made.__name__) or required or defaults:
+            raise ValueError(f"{model.__name__} is already the GraphQL input {made.__name__}: make it once")
         return made
-    required: dict[str, Any] = {}
+    defaults = defaults or {}
+    mandatory: dict[str, Any] = {}
     optional: dict[str, Any] = {}
     for field_name, info in model.model_fields.items():
         graphql_type, nullable = _graphql_type(info.annotation)
-        if info.is_required() and not nullable:
-            required[field_name] = graphql_type
+        if field_name in required or (info.is_required() and not nullable):
+            mandatory[field_name] = graphql_type
         else:
             optional[field_name] = graphql_type | None
-    namespace: dict[str, Any] = {"__annotations__": required | optional, "__module__": __name__,
-                                 **dict.fromkeys(optional, strawberry.UNSET)}
+    namespace: dict[str, Any] = {"__annotations__": mandatory | optional, "__module__": __name__,
+                                 **{field: defaults.get(field, strawberry.UNSET) for field in optional}}
     made = _made[model] = strawberry.input(type(name or model.__name__, (), namespace))
     return made
 
@@ -87,6 +98,11 @@ OrderFilter = input_type(inputs.OrderFilter)
 CreateShipmentInput = input_type(inputs.ShipmentCreate, "CreateShipmentInput")
 ReturnLineInput = input_type(inputs.ReturnLineInput)
 CreateReturnInput = input_type(inputs.ReturnCreate, "CreateReturnInput")
+
+# GraphQL's schema requires email and password; REST leaves a missing one to the operation's message.
+RegisterInput = input_type(auth_inputs.RegisterIn, "RegisterInput", required=("email", "password"))
+LoginInput = input_type(auth_inputs.LoginIn, "LoginInput", required=("email", "password"))
+CreateApiKeyInput = input_type(auth_inputs.ApiKeyCreateIn, "CreateApiKeyInput", defaults={"expires_at": None})
 
 OrderSortField = strawberry.enum(inputs.OrderSortField, name="OrderSortField")
 

@@ -19,6 +19,7 @@ from stateset_gateway.db.models import metadata
 from tests.support import services
 from tests.support.auth import AuthHeaders
 from tests.support.databases import fresh_database
+from tests.support.graphql_client import DifferentialTransport
 from tests.support.rest_api import Api
 from tests.support.statements import StatementLog
 
@@ -83,6 +84,30 @@ async def client(app: Any) -> AsyncIterator[httpx.AsyncClient]:
 def sql(app: Any) -> StatementLog:
     """`with sql.recording() as statements:` every SQL statement the app runs inside the block."""
     return StatementLog(app.state.db)
+
+
+@pytest.fixture
+async def reference_app(settings: Settings, db: Database) -> AsyncIterator[Any]:
+    """The same gateway on the same database, executing every operation with graphql-core."""
+    graphql = settings.graphql.model_copy(update={"executor": "reference"})
+    application = create_app(settings.model_copy(update={"graphql": graphql}))
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture
+def differential(app: Any, reference_app: Any) -> DifferentialTransport:
+    return DifferentialTransport(app, reference_app)
+
+
+@pytest.fixture
+async def differential_client(differential: DifferentialTransport) -> AsyncIterator[httpx.AsyncClient]:
+    """A client whose every GraphQL query is answered by the planned executor and checked against
+    graphql-core's answer to the same request (DifferentialTransport). The conftest of each folder
+    whose tests read through GraphQL (graphql/, auth/, resolvers/) makes it their `client`."""
+    async with httpx.AsyncClient(transport=differential, base_url="http://testserver") as c:
+        yield c
+
 
 
 @pytest.fixture(scope="session")

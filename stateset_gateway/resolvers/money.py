@@ -15,7 +15,6 @@ CENTS = Decimal("0.01")
 MONEY_PATTERN = r"^-?\d+\.\d{2}$"
 # What a client may send: a sign, ASCII digits, and at most one fraction (no exponent, no spaces).
 _INPUT = re.compile(r"-?[0-9]+(\.[0-9]+)?")
-INPUT_PATTERN = r"^-?[0-9]+(\.[0-9]+)?$"
 MALFORMED = "Must be a decimal number written with digits and an optional fraction, e.g. \"149.99\""
 
 

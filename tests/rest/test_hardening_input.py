@@ -9,6 +9,9 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import update
+
+from stateset_gateway.db.models import InventoryBalance
 
 from tests.support.graphql_client import GraphQLClient
 from tests.support.rest_api import Api
@@ -83,6 +86,16 @@ async def test_reorder_point_at_its_column_bound_is_stored(api: Api) -> None:
     level = await api.ok("POST", "/inventory/adjust", json={
         "product_id": product["id"], "location_id": location, "delta": 1, "reorder_point": 2**31 - 1})
     assert level["reorder_point"] == 2**31 - 1 and level["low_stock"] is True
+
+
+async def test_on_hand_is_never_adjusted_beyond_its_column(api: Api) -> None:
+    product = await api.product()
+    level = await api.stock(product["id"], 1)
+    async with api.db.writer() as session:
+        await session.execute(update(InventoryBalance).values(on_hand=2**31 - 5))
+    await refused(api, "POST", "/inventory/adjust", "delta", json={
+        "product_id": product["id"], "location_id": level["location_id"], "delta": 10})
+    assert (await api.ok("GET", f"/inventory/{level['id']}"))["on_hand"] == 2**31 - 5
 
 
 @pytest.mark.parametrize("path", ["/orders", "/products", "/customers", "/inventory", "/inventory/reservations",

@@ -29,11 +29,10 @@ from pydantic_core import CoreSchema, PydanticCustomError
 
 from stateset_gateway import errors
 from stateset_gateway.db.models import OrderStatus, ReturnStatus, ShipmentStatus
-from stateset_gateway.resolvers.money import MALFORMED, parse_money
+from stateset_gateway.resolvers.money import MALFORMED, MONEY_MAX, parse_money
 
 # What an INTEGER column holds on both databases (PostgreSQL's is 32-bit; SQLite's would take more).
 INT_MIN, INT_MAX = -(2**31), 2**31 - 1
-PRICE_MAX = Decimal("9999999999.99")
 NAIVE_INSTANT = "Must carry a UTC offset, e.g. 2099-01-01T00:00:00Z"
 INSTANT_RANGE = "Must lie between 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z"
 
@@ -75,10 +74,10 @@ Currency = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True
 Price = Annotated[
     Decimal,
     BeforeValidator(_money),
-    Field(ge=0, le=PRICE_MAX, max_digits=12, decimal_places=2),
+    Field(ge=0, le=MONEY_MAX, max_digits=12, decimal_places=2),
     WithJsonSchema({"anyOf": [
         {"type": "string", "pattern": r"^[0-9]{1,10}(\.[0-9]{1,2})?$", "examples": ["149.99"]},
-        {"type": "number", "minimum": 0, "maximum": float(PRICE_MAX)},
+        {"type": "number", "minimum": 0, "maximum": float(MONEY_MAX)},
     ], "description": "Decimal string of at most two decimal places, e.g. \"149.99\""}),
 ]
 Quantity = Annotated[int, Field(ge=1, le=1_000_000)]

@@ -12,6 +12,7 @@ import re
 from decimal import Decimal
 
 CENTS = Decimal("0.01")
+MONEY_MAX = Decimal("9999999999.99")  # what a NUMERIC(12, 2) column holds
 MONEY_PATTERN = r"^-?\d+\.\d{2}$"
 # What a client may send: a sign, ASCII digits, and at most one fraction (no exponent, no spaces).
 _INPUT = re.compile(r"-?[0-9]+(\.[0-9]+)?")

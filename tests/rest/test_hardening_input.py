@@ -98,6 +98,19 @@ async def test_on_hand_is_never_adjusted_beyond_its_column(api: Api) -> None:
     assert (await api.ok("GET", f"/inventory/{level['id']}"))["on_hand"] == 2**31 - 5
 
 
+async def test_order_amounts_never_exceed_what_their_columns_hold(api: Api) -> None:
+    customer = await api.customer()
+    dear = await api.product(price="9999999999.99")
+    await api.stock(dear["id"], 10)
+    lines = {"customer_id": customer["id"], "items": [{"product_id": dear["id"], "quantity": 2}]}
+    await refused(api, "POST", "/orders", "items", json=lines)
+    order = await api.order(customer["id"], dear["id"], 1)
+    await refused(api, "POST", f"/orders/{order['id']}/items", "items", json={"product_id": dear["id"], "quantity": 1})
+    kept = await api.ok("GET", f"/orders/{order['id']}")
+    assert (kept["total"], len(kept["items"])) == ("9999999999.99", 1)
+    assert (await api.ok("GET", "/inventory", params={"product_id": dear["id"]}))["items"][0]["reserved"] == 1
+
+
 @pytest.mark.parametrize("path", ["/orders", "/products", "/customers", "/inventory", "/inventory/reservations",
                                   "/returns", "/shipments", "/auth/api-keys"])
 async def test_huge_page_numbers_are_validation_errors(api: Api, path: str) -> None:

@@ -8,8 +8,30 @@ exception. This module imports nothing of the package: every layer may raise the
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import date
 from enum import StrEnum
 from typing import Any, ClassVar
+
+# The integers a JSON encoder (orjson) writes as numbers; larger ones travel as their digits.
+_INT_RANGE = range(-(2**63), 2**64)
+
+
+def json_safe(value: Any) -> Any:
+    """`value` made of what every renderer can write: a client can put anything in an input (an
+    integer of 100 digits, say) that a message's details echo, and the error answer must not fail."""
+    if value is None or isinstance(value, (str, bool, float)):
+        return value
+    if isinstance(value, int):
+        return value if value in _INT_RANGE else str(value)
+    if isinstance(value, Mapping):
+        return {str(key): json_safe(item) for key, item in value.items()}
+    if isinstance(value, (set, frozenset)):
+        return [json_safe(item) for item in sorted(value, key=str)]
+    if isinstance(value, (list, tuple)):
+        return [json_safe(item) for item in value]
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
 
 
 class ErrorCode(StrEnum):
@@ -45,7 +67,7 @@ class DomainError(Exception):
 
     def __init__(self, message: str | None = None, details: Mapping[str, Any] | None = None) -> None:
         self.message = message or self.default_message
-        self.details: dict[str, Any] | None = dict(details) if details else None
+        self.details: dict[str, Any] | None = json_safe(details) if details else None
         super().__init__(self.message)
 
     def headers(self) -> dict[str, str]:

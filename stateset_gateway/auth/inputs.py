@@ -9,9 +9,9 @@ Passwords are taken as sent, never stripped.
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from pydantic import BaseModel, Field
+
+from stateset_gateway.resolvers.inputs import Instant
 
 
 class RegisterIn(BaseModel):
@@ -35,4 +35,4 @@ class LogoutIn(BaseModel):
 class ApiKeyCreateIn(BaseModel):
     name: str
     permissions: list[str] = Field(examples=[["orders:read", "orders:create"]])
-    expires_at: datetime | None = None
+    expires_at: Instant | None = Field(None, description="With its UTC offset (e.g. 2099-01-01T00:00:00Z)")

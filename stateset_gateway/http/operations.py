@@ -70,6 +70,8 @@ async def version(request: Request) -> dict[str, str | None]:
     }
 
 
-@router.get("/metrics", summary="Prometheus metrics")
+@router.get("/metrics", summary="Prometheus metrics", response_class=Response, responses={200: {
+    "description": "The Prometheus text exposition format (version 0.0.4)",
+    "content": {"text/plain": {"schema": {"type": "string"}, "example": "stateset_errors_total{code=\"NOT_FOUND\"} 3.0"}}}})
 async def metrics(request: Request) -> Response:
     return Response(generate_latest(request.app.state.metrics.registry), media_type=CONTENT_TYPE_LATEST)

@@ -10,7 +10,8 @@ the gateway's layers, and why in that order.
 3. Rate limit (`rate_limit`, unless `rate_limit = "off"`): counts the caller, refuses with 429.
 4. Idempotency (`idempotency`): replays or records writes sent with `Idempotency-Key`.
 5. /graphql (`graphql_route`): answered here, ahead of FastAPI's router.
-6. FastAPI (its own exception handlers, then the router): /api/v1, the operations endpoints, /docs.
+6. HEAD as GET (`head`): every GET route answers HEAD, without the body.
+7. FastAPI (its own exception handlers, then the router): /api/v1, the operations endpoints, /docs.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from stateset_gateway.auth.caller import Callers
 from stateset_gateway.config import Settings
 from stateset_gateway.http import graphql_route
 from stateset_gateway.http.context import RequestContextMiddleware
+from stateset_gateway.http.head import HeadAsGet
 from stateset_gateway.http.idempotency import IdempotencyMiddleware
 from stateset_gateway.http.metrics import Metrics
 from stateset_gateway.http.rate_limit import RateLimiter, RateLimitMiddleware
@@ -48,6 +50,7 @@ def layers(settings: Settings, metrics: Metrics, graphql: GraphQLEndpoint) -> li
         stack.append(Middleware(RateLimitMiddleware, limiter=RateLimiter(settings)))
     stack.append(Middleware(IdempotencyMiddleware))
     stack.append(Middleware(graphql_route.GraphQLRoute, endpoint=graphql))
+    stack.append(Middleware(HeadAsGet))
     return stack
 
 

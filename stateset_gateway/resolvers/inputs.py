@@ -6,30 +6,85 @@ REST uses these models as request bodies; GraphQL input types are converted to t
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any, ClassVar
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     EmailStr,
     Field,
+    GetJsonSchemaHandler,
     StringConstraints,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema, PydanticCustomError
 
 from stateset_gateway import errors
 from stateset_gateway.db.models import OrderStatus, ReturnStatus, ShipmentStatus
+from stateset_gateway.resolvers.money import MALFORMED, MONEY_MAX, parse_money
+
+# What an INTEGER column holds on both databases (PostgreSQL's is 32-bit; SQLite's would take more).
+INT_MIN, INT_MAX = -(2**31), 2**31 - 1
+NAIVE_INSTANT = "Must carry a UTC offset, e.g. 2099-01-01T00:00:00Z"
+INSTANT_RANGE = "Must lie between 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z"
+
+
+def _money(value: object) -> Decimal:
+    try:
+        return parse_money(value)
+    except ValueError:
+        raise PydanticCustomError("money", MALFORMED) from None
+
+
+class InvalidInstant(ValueError):
+    """An instant the API refuses; its message is the one the client sees."""
+
+
+def as_utc(value: datetime) -> datetime:
+    """An instant in UTC. A time without an offset is refused rather than guessed at: RFC 3339
+    (OpenAPI's `date-time`) requires the offset, and guessing a zone would move an instant such as a
+    key's expiry by up to a day. Instants whose UTC form falls outside years 1..9999 are refused too."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise InvalidInstant(NAIVE_INSTANT)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise InvalidInstant(INSTANT_RANGE) from None
+
+
+def _instant(value: datetime) -> datetime:
+    try:
+        return as_utc(value)
+    except InvalidInstant as exc:
+        raise PydanticCustomError("instant", str(exc)) from None
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=4000)]
 Sku = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 Currency = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^[A-Za-z]{3}$")]
-Price = Annotated[Decimal, Field(ge=0, le=Decimal("9999999999.99"), max_digits=12, decimal_places=2)]
+# Money is read by the one parser of both transports (resolvers/money.py), then bounded to NUMERIC(12, 2).
+Price = Annotated[
+    Decimal,
+    BeforeValidator(_money),
+    Field(ge=0, le=MONEY_MAX, max_digits=12, decimal_places=2),
+    WithJsonSchema({"anyOf": [
+        {"type": "string", "pattern": r"^[0-9]{1,10}(\.[0-9]{1,2})?$", "examples": ["149.99"]},
+        {"type": "number", "minimum": 0, "maximum": float(MONEY_MAX)},
+    ], "description": "Decimal string of at most two decimal places, e.g. \"149.99\""}),
+]
 Quantity = Annotated[int, Field(ge=1, le=1_000_000)]
+# An optimistic-concurrency version to compare with the stored one (an INTEGER column).
+Version = Annotated[int, Field(ge=INT_MIN, le=INT_MAX)]
+# A moment in time, given with its offset and kept in UTC (see `as_utc`).
+Instant = Annotated[datetime, AfterValidator(_instant)]
 
 
 class Input(BaseModel):
@@ -44,6 +99,20 @@ class Input(BaseModel):
         if nulls:  # raised as is (not a ValueError), so it keeps its per-field details
             raise errors.ValidationFailed(nulls)
         return self
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        """Document a `not_null` field as what it is: optional, never null (omit it to keep the value)."""
+        schema = handler(core_schema)
+        properties = handler.resolve_ref_schema(schema).get("properties", {})
+        for name in cls.not_null:
+            prop = properties.get(name)
+            if prop is None or "anyOf" not in prop:
+                continue
+            kept = [alt for alt in prop["anyOf"] if alt.get("type") != "null"]
+            rest = {key: value for key, value in prop.items() if key not in ("anyOf", "default")}
+            properties[name] = {**rest, **kept[0]} if len(kept) == 1 else {**rest, "anyOf": kept}
+        return schema
 
     @field_validator("*", mode="after")
     @classmethod
@@ -88,7 +157,7 @@ class CustomerUpdate(Input):
     first_name: Name | None = None
     last_name: Name | None = None
     phone: Annotated[str, StringConstraints(max_length=40)] | None = None
-    expected_version: int | None = None
+    expected_version: Version | None = None
 
     @field_validator("email")
     @classmethod
@@ -119,7 +188,7 @@ class ProductUpdate(Input):
     description: Text | None = None
     currency: Currency | None = None
     is_active: bool | None = None
-    expected_version: int | None = None
+    expected_version: Version | None = None
 
 
 class ProductFilter(Input):
@@ -146,7 +215,7 @@ class InventoryAdjust(Input):
     location_id: uuid.UUID
     delta: Annotated[int, Field(ge=-1_000_000, le=1_000_000)]
     reason: Annotated[str, StringConstraints(max_length=200)] | None = None
-    reorder_point: Annotated[int, Field(ge=0)] | None = None
+    reorder_point: Annotated[int, Field(ge=0, le=INT_MAX)] | None = None
 
 
 class InventoryReserve(Input):
@@ -175,7 +244,7 @@ class OrderUpdate(Input):
     shipping_address: AddressInput | None = None
     billing_address: AddressInput | None = None
     notes: Text | None = None
-    expected_version: int | None = None
+    expected_version: Version | None = None
 
 
 class OrderSortField(StrEnum):
@@ -188,8 +257,8 @@ class OrderSortField(StrEnum):
 class OrderFilter(Input):
     status: OrderStatus | None = None
     customer_id: uuid.UUID | None = None
-    created_from: datetime | None = None
-    created_to: datetime | None = None
+    created_from: Instant | None = None
+    created_to: Instant | None = None
     search: Annotated[str, StringConstraints(max_length=200)] | None = None
 
 

@@ -29,6 +29,7 @@ from stateset_gateway.db.models import (
 from stateset_gateway.db.types import utcnow
 from stateset_gateway.resolvers.common import get_or_404, parse_id, touch, validate
 from stateset_gateway.resolvers.inputs import (
+    INT_MAX,
     InventoryAdjust,
     InventoryFilter,
     InventoryReserve,
@@ -116,6 +117,8 @@ async def adjust_inventory(db: Database, data: Any) -> InventoryBalance:
             balance = B(product_id=payload.product_id, location_id=payload.location_id, on_hand=0, reserved=0)
             session.add(balance)
         new_on_hand = balance.on_hand + payload.delta
+        if new_on_hand > INT_MAX:  # what the column holds
+            raise errors.ValidationFailed.field("delta", f"Would take on_hand above {INT_MAX}")
         if new_on_hand < balance.reserved:
             raise errors.InsufficientInventory(payload.product_id, -payload.delta, balance.on_hand - balance.reserved)
         balance.on_hand = new_on_hand

@@ -45,6 +45,7 @@ from stateset_gateway.resolvers.pagination import (
     encode_cursor,
     page_of,
 )
+from stateset_gateway.resolvers.money import MONEY_MAX
 from stateset_gateway.resolvers.pricing import line_total, order_totals
 from stateset_gateway.resolvers.transitions import FULFILLED, HOLDS_STOCK, ORDER, apply_transition
 
@@ -83,6 +84,8 @@ async def _products(session: AsyncSession, lines: list[OrderLineInput]) -> dict[
 def _recompute_totals(order: Order, items: list[OrderItem]) -> None:
     order.subtotal, order.total = order_totals((item.line_total for item in items), tax=order.tax_total,
                                                shipping=order.shipping_total, discount=order.discount_total)
+    if max(order.subtotal, order.total, *(item.line_total for item in items)) > MONEY_MAX:
+        raise errors.ValidationFailed.field("items", f"Order amounts must stay at most {MONEY_MAX}")
 
 
 async def create_order(db: Database, data: Any, *, default_currency: str) -> Order:

@@ -24,7 +24,7 @@ from stateset_gateway.auth.login_guard import guard_for
 from stateset_gateway.auth.permissions import ADMIN, ALL_PERMISSIONS
 from stateset_gateway.auth.principal import Principal
 from stateset_gateway.db.models.auth import ApiKey, User
-from stateset_gateway.rest_compat.common import API_PREFIX, errors_doc, get_db, get_settings
+from stateset_gateway.rest_compat.common import API_PREFIX, MAX_PAGE, errors_doc, get_db, get_settings
 from stateset_gateway.rest_compat.deps import OptionalPrincipal, authenticated, public, requires
 from stateset_gateway.rest_compat.envelopes import Envelope, Page, dumps, no_content, ok, page
 
@@ -149,7 +149,7 @@ async def me(request: Request, principal: Annotated[Principal, Depends(authentic
 async def list_keys(
     request: Request,
     principal: Annotated[Principal, Depends(requires("api-keys:read"))],
-    page_number: Annotated[int, Query(alias="page", ge=1)] = 1,
+    page_number: Annotated[int, Query(alias="page", ge=1, le=MAX_PAGE)] = 1,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> Response:
     records, total = await api_keys.list_api_keys(get_db(request), viewer=principal, limit=limit,

@@ -92,11 +92,15 @@ def install(app: FastAPI) -> None:
 
 def allowed_methods(request: Request) -> list[str]:
     """Every method some route offers for this path. Starlette names only the first route that matched
-    the path, but GET /orders/{id} and PUT /orders/{id} are separate routes."""
+    the path, but GET /orders/{id} and PUT /orders/{id} are separate routes. A path that a route names
+    word for word (POST /inventory/adjust) is that route's alone: GET /inventory/{level_id} matches its
+    words too, but "adjust" is no level id. HEAD goes with GET (`http.head`)."""
     scope = {**request.scope, "method": "\x00"}  # no route takes it: a path match is then PARTIAL
-    methods: set[str] = set()
+    literal: set[str] = set()
+    parametrised: set[str] = set()
     for route in iter_route_contexts(request.app.routes):  # included routers' routes too
-        match, _ = route.matches(dict(scope))
+        match, child = route.matches(dict(scope))
         if match is Match.PARTIAL:
-            methods.update(getattr(route, "methods", None) or ())
-    return sorted(methods)
+            (parametrised if child.get("path_params") else literal).update(getattr(route, "methods", None) or ())
+    methods = literal or parametrised
+    return sorted(methods | {"HEAD"} if "GET" in methods else methods)

@@ -23,11 +23,8 @@ from stateset_gateway.db.models import (
     ShipmentStatus,
 )
 from stateset_gateway.resolvers import derived
-from stateset_gateway.resolvers.inputs import Input
-
-
-def _money(value: Decimal) -> str:
-    return str(Decimal(value).quantize(Decimal("0.01")))
+from stateset_gateway.resolvers.inputs import Input, Version
+from stateset_gateway.resolvers.money import MONEY_PATTERN, money_text
 
 
 def _rfc3339(value: datetime) -> str:
@@ -38,8 +35,8 @@ def _rfc3339(value: datetime) -> str:
 
 Money = Annotated[
     Decimal,
-    PlainSerializer(_money, return_type=str),
-    WithJsonSchema({"type": "string", "pattern": r"^-?\d+\.\d{2}$", "examples": ["149.99"]}),
+    PlainSerializer(money_text, return_type=str),
+    WithJsonSchema({"type": "string", "pattern": MONEY_PATTERN, "examples": ["149.99"]}),
 ]
 Timestamp = Annotated[
     datetime,
@@ -182,7 +179,7 @@ class OrderStatusUpdate(Input):
     """PUT /orders/{id}/status: one step along the state machine."""
 
     status: OrderStatus
-    expected_version: int | None = None
+    expected_version: Version | None = None
 
 
 class CancelRequest(Input):

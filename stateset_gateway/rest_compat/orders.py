@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Body, Depends, Query, Request
@@ -11,7 +10,7 @@ from fastapi.responses import Response
 
 from stateset_gateway.db.models import OrderStatus
 from stateset_gateway.resolvers import orders
-from stateset_gateway.resolvers.inputs import OrderCreate, OrderLineInput, OrderSortField, OrderUpdate
+from stateset_gateway.resolvers.inputs import Instant, OrderCreate, OrderLineInput, OrderSortField, OrderUpdate
 from stateset_gateway.rest_compat import envelopes
 from stateset_gateway.rest_compat.common import (
     API_PREFIX,
@@ -43,8 +42,8 @@ async def list_orders(
     paging: Paging,
     status: OrderStatus | None = None,
     customer_id: uuid.UUID | None = None,
-    created_from: Annotated[datetime | None, Query(alias="from", description="Created at or after (RFC3339).")] = None,
-    created_to: Annotated[datetime | None, Query(alias="to", description="Created at or before (RFC3339).")] = None,
+    created_from: Annotated[Instant | None, Query(alias="from", description="Created at or after (RFC3339, with its offset).")] = None,
+    created_to: Annotated[Instant | None, Query(alias="to", description="Created at or before (RFC3339, with its offset).")] = None,
     search: Annotated[str | None, Query(max_length=200, description="Order number or customer email.")] = None,
     sort_by: OrderSortField = OrderSortField.CREATED_AT,
     sort_order: Literal["asc", "desc"] = "desc",

@@ -13,6 +13,7 @@ from stateset_gateway.schema.fulfillment import FulfillmentMutations, Fulfillmen
 from stateset_gateway.schema.inventory import InventoryMutations, InventoryQueries
 from stateset_gateway.schema.orders import OrderMutations, OrderQueries
 from stateset_gateway.schema.products import ProductMutations, ProductQueries
+from stateset_gateway.schema.types.scalars import OVERRIDES
 
 # The order here is the order of the fields in the SDL (schema.graphql).
 QUERIES: tuple[type, ...] = (
@@ -29,7 +30,7 @@ Mutation = merge_types("Mutation", MUTATIONS)
 
 @cache
 def build_schema() -> strawberry.Schema:
-    return strawberry.Schema(query=Query, mutation=Mutation)
+    return strawberry.Schema(query=Query, mutation=Mutation, scalar_overrides=OVERRIDES)
 
 
 def sdl() -> str:

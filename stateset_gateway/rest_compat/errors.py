@@ -41,9 +41,14 @@ def error_response(error: errors.DomainError, request: Request) -> Response:
     return Response(body, status_code=status, headers=headers, media_type=media)
 
 
-def validation_details(exc: RequestValidationError) -> dict[str, list[str]]:
-    """FastAPI's error list -> {"field": ["message", ...]}; `body.email` becomes `email`."""
+NOT_AN_OBJECT = frozenset({"model_attributes_type", "dict_type"})
+
+
+def validation_details(exc: RequestValidationError, content_type: str | None = None) -> dict[str, list[str]]:
+    """FastAPI's error list -> {"field": ["message", ...]}; `body.email` becomes `email`. A body that
+    is not an object because it was not sent as JSON says so."""
     details: dict[str, list[str]] = {}
+    sent_as_json = (content_type or "").split(";")[0].strip().lower() == JSON
     for err in exc.errors():
         loc = [str(part) for part in err.get("loc", ()) if part not in ("body", "query", "path", "header")]
         field = ".".join(loc) or "body"
@@ -52,6 +57,8 @@ def validation_details(exc: RequestValidationError) -> dict[str, list[str]]:
             message = f"{field.split('.')[-1].replace('_', ' ').capitalize()} is required"
         elif err.get("type") == "json_invalid":
             field, message = "body", f"Malformed JSON: {err.get('ctx', {}).get('error', 'invalid')}"
+        elif field == "body" and err.get("type") in NOT_AN_OBJECT and not sent_as_json:
+            message = "Send the body as JSON, with 'Content-Type: application/json'"
         details.setdefault(field, []).append(message)
     return details
 
@@ -65,7 +72,8 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> Response:
-        return error_response(errors.ValidationFailed(validation_details(exc)), request)
+        return error_response(errors.ValidationFailed(validation_details(exc, request.headers.get("content-type"))),
+                              request)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:

@@ -202,3 +202,31 @@ async def test_a_revoked_key_gets_401_not_the_stored_answer(
     retry = await client.post(CUSTOMERS, json=ada(), headers=headers)
     assert retry.status_code == 401 and "idempotent-replayed" not in retry.headers
     assert retry.json()["error"]["code"] == "INVALID_API_KEY"
+
+
+@pytest.mark.parametrize("transport", ["rest", "graphql"])
+async def test_a_burst_of_one_request_writes_once_and_every_other_answer_is_the_replay_or_409(
+    client: httpx.AsyncClient, admin_headers: dict[str, str], transport: str
+) -> None:
+    """The documented rule, alike on both transports and databases: the request that claims the key
+    runs; one arriving while it runs is 409, one arriving after it answered gets that answer again."""
+    headers = {**admin_headers, "Idempotency-Key": f"burst-{transport}"}
+    if transport == "rest":
+        send = lambda: client.post(CUSTOMERS, json=ada(), headers=headers)  # noqa: E731
+    else:
+        payload = {"query": CREATE_CUSTOMER, "variables": {"i": {"email": "ada@example.com", "firstName": "Ada",
+                                                                 "lastName": "Lovelace"}}}
+        send = lambda: client.post("/graphql", json=payload, headers=headers)  # noqa: E731
+    answers = await asyncio.gather(*(send() for _ in range(20)))
+    first_hand = [a for a in answers if a.status_code < 300 and "idempotent-replayed" not in a.headers]
+    replayed = [a for a in answers if a.headers.get("idempotent-replayed") == "true"]
+    running = [a for a in answers if a.status_code == 409]
+    assert len(first_hand) == 1, [(a.status_code, a.text) for a in answers]
+    assert len(first_hand) + len(replayed) + len(running) == 20, [(a.status_code, a.text) for a in answers]
+    assert all(r.status_code == first_hand[0].status_code and r.content == first_hand[0].content for r in replayed)
+    for conflict in running:
+        problem = conflict.json()["error"] if transport == "rest" else conflict.json()["errors"][0]["extensions"]
+        assert problem["code"] == "DUPLICATE_ENTRY"
+        message = conflict.json()["error"]["message"] if transport == "rest" else conflict.json()["errors"][0]["message"]
+        assert "still being processed" in message
+    assert await customer_count(client, admin_headers) == 1

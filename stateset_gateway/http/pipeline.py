@@ -15,6 +15,8 @@ the gateway's layers, and why in that order.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from fastapi import FastAPI
 from starlette.middleware import Middleware
 
@@ -47,7 +49,7 @@ def layers(settings: Settings, metrics: Metrics, graphql: GraphQLEndpoint) -> li
                             timeout_seconds=server.request_timeout))
     if settings.rate_limit != "off":
         stack.append(Middleware(RateLimitMiddleware, limiter=RateLimiter(settings)))
-    stack.append(Middleware(IdempotencyMiddleware))
+    stack.append(Middleware(IdempotencyMiddleware, max_run=timedelta(seconds=server.request_timeout)))
     stack.append(Middleware(graphql_route.GraphQLRoute, endpoint=graphql))
     return stack
 

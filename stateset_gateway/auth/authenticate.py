@@ -1,8 +1,8 @@
 """The caller's credentials -> Principal, the one authentication path both transports use.
 
-`X-API-Key: sk_...` (or `Authorization: Bearer sk_...`) and `Authorization: Bearer <access JWT>`, as the pipeline read them into the
-request's `Caller`. No credentials means anonymous (None); credentials that are present but bad are
-always an error, never silently anonymous. No transport is imported: the HTTP pipeline asks
+`X-API-Key: sk_...` (or `Authorization: Bearer sk_...`) and `Authorization: Bearer <access JWT>`,
+as the pipeline read them into the request's `Caller`. No credentials means anonymous (None);
+credentials that are present but bad are always an error, never silently anonymous. No transport is imported: the HTTP pipeline asks
 (`http.authentication`) and keeps the answer for the rest of the request.
 """
 

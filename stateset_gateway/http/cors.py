@@ -41,7 +41,8 @@ class CORS(CORSMiddleware):
         for part in refused:
             header, setting = REFUSED.get(part, (part, None))
             sent = request_headers.get(header, "")
-            problems[header] = [f"{sent!r} is not allowed here" + (f": add it to [server] {setting}" if setting else "")]
+            hint = f": add it to [server] {setting}" if setting else ""
+            problems[header] = [f"{sent!r} is not allowed here{hint}"]
         request_id = request_headers.get("x-request-id", "")[:128] or new_request_id()
         error = errors.ValidationFailed(problems, "CORS preflight refused: " + ", ".join(refused) + " not allowed")
         status, media, headers, body = self.render(error, request_id)

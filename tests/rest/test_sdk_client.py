@@ -141,6 +141,9 @@ async def test_shipping_an_order_writes_nothing_when_it_cannot_ship(sdk: SDKFact
 
 
 async def test_the_sdk_gets_the_guide_s_errors_for_404_403_and_401(sdk: SDKFactory) -> None:
+    """The SDK picks its error class from a top-level `type` in the body (`not_found_error`, ...), which
+    the guide's payload (`{"error": {"code", ...}}`) does not have: it raises StatesetAPIError with the
+    status and the guide's payload. 429 it recognises by status (below)."""
     reader = await sdk(["orders:read"])
     for call, status, code in [
         (reader.orders.get("00000000-0000-0000-0000-000000000000"), 404, "NOT_FOUND"),

@@ -1,8 +1,8 @@
 """The caller's credentials -> Principal, the one authentication path both transports use.
 
-`X-API-Key: sk_...` or `Authorization: Bearer <access JWT>`, as the pipeline read them into the
-request's `Caller`. No credentials means anonymous (None); credentials that are present but bad are
-always an error, never silently anonymous. No transport is imported: the HTTP pipeline asks
+`X-API-Key: sk_...` (or `Authorization: Bearer sk_...`) and `Authorization: Bearer <access JWT>`,
+as the pipeline read them into the request's `Caller`. No credentials means anonymous (None);
+credentials that are present but bad are always an error, never silently anonymous. No transport is imported: the HTTP pipeline asks
 (`http.authentication`) and keeps the answer for the rest of the request.
 """
 
@@ -58,17 +58,21 @@ def principal_for_user(user: User, *, session_id: Any = None) -> Principal:
 
 
 async def authenticate(db: Database, caller: Caller) -> Principal | None:
-    """The caller named by its credentials, None when it sent none. X-API-Key wins when both are
-    sent, because a key is the more specific credential for machine clients."""
+    """The caller named by its credentials, None when it sent none. Every credential presented is
+    checked, so a bad one is a 401 even beside a good one; when a key and a token are both good,
+    the key names the caller, because it is the more specific credential for machine clients."""
+    if caller.refusal is not None:
+        raise caller.refusal
+    principal = None
     if caller.api_key is not None:
         principal = await api_keys.authenticate_api_key(db, caller.api_key)
-    elif caller.authorization is not None:
-        principal = await authenticate_access_token(db, caller.access_claims())
-    else:
+    if caller.authorization is not None:
+        by_token = await authenticate_access_token(db, caller.access_claims())
+        principal = principal or by_token
+    if principal is None:
         return None
     caller.authenticated_as(principal)
     return principal
-
 
 
 def require_principal(principal: Principal | None) -> Principal:

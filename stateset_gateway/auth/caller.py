@@ -34,6 +34,19 @@ def bearer_token(authorization: str) -> str:
     return token
 
 
+def bearer_api_key(authorization: str) -> str | None:
+    """The API key of `Bearer sk_...` (as StateSet's SDKs send their key), else None: such a bearer
+    credential is an API key, checked as one and never decoded as a token."""
+    scheme, _, token = authorization.partition(" ")
+    token = token.strip()
+    return token if scheme.lower() == "bearer" and token.startswith(api_keys.KEY_PREFIX) else None
+
+
+def _present(values: list[bytes]) -> list[str]:
+    """The header's values as sent, stripped; a blank one counts as absent."""
+    return [text for text in (value.decode("latin-1").strip() for value in values) if text]
+
+
 class Callers:
     """The application's memory of API keys seen to authenticate: key digest -> client key, the
     oldest forgotten past `size`."""
@@ -43,10 +56,23 @@ class Callers:
         self.size = size
         self._keys: OrderedDict[str, str] = OrderedDict()
 
-    def identify(self, api_key: bytes | None, authorization: bytes | None,
+    def identify(self, api_key_headers: list[bytes], authorization_headers: list[bytes],
                  client: tuple[str, int] | None) -> Caller:
-        return Caller(self, api_key.decode("latin-1").strip() or None if api_key else None,
-                      authorization.decode("latin-1").strip() or None if authorization else None, client)
+        """The caller of a request that sent these `X-API-Key` and `Authorization` header values."""
+        keys = _present(api_key_headers)
+        authorizations = _present(authorization_headers)
+        refusal: errors.DomainError | None = None
+        if len(authorizations) > 1:
+            refusal = errors.InvalidToken(
+                f"Send one Authorization header; this request has {len(authorizations)}")
+        authorization = authorizations[0] if authorizations else None
+        if authorization is not None and (key := bearer_api_key(authorization)) is not None:
+            keys.append(key)
+            authorization = None
+        if len(keys) > 1:
+            refusal = errors.InvalidApiKey(
+                f"Send one API key (X-API-Key, or Authorization: Bearer sk_...); this request has {len(keys)}")
+        return Caller(self, keys[0] if keys else None, authorization, client, refusal)
 
     def known_key(self, digest: str) -> str | None:
         return self._keys.get(digest)
@@ -60,17 +86,21 @@ class Callers:
 
 
 class Caller:
-    """`api_key` and `authorization` as sent (stripped; None when absent or blank), `client` the
-    ASGI client address. X-API-Key wins when both are sent: a key is the more specific credential."""
+    """`api_key` the API key presented (X-API-Key, or a bearer credential that is a key),
+    `authorization` the Authorization header when it is not an API key, `client` the ASGI client
+    address. `refusal` is the 401 that credentials presented more than once of a kind (two API
+    keys, two Authorization headers, identical or not) get before anything is looked up: which one
+    was meant cannot be known, so none is guessed."""
 
-    __slots__ = ("callers", "api_key", "authorization", "client", "_budget_key", "_claims", "_digest")
+    __slots__ = ("callers", "api_key", "authorization", "client", "refusal", "_budget_key", "_claims", "_digest")
 
     def __init__(self, callers: Callers, api_key: str | None, authorization: str | None,
-                 client: tuple[str, int] | None) -> None:
+                 client: tuple[str, int] | None, refusal: errors.DomainError | None = None) -> None:
         self.callers = callers
         self.api_key = api_key
         self.authorization = authorization
         self.client = client
+        self.refusal = refusal
         self._budget_key: str | None = None
         self._claims: dict[str, Any] | errors.DomainError | None = None
         self._digest: str | None = None
@@ -109,6 +139,8 @@ class Caller:
         return name
 
     def _name_for_budgets(self) -> str:
+        if self.refusal is not None:
+            return self.address  # authentication refuses it on this same request
         if self.api_key is not None:
             return self.callers.known_key(self.key_digest()) or self.address
         if self.authorization is not None:

@@ -64,20 +64,22 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = length = api_key = authorization = None
+        request_id = length = None
+        api_keys: list[bytes] = []
+        authorizations: list[bytes] = []  # every value: a repeated credential header is refused, not picked from
         for key, value in scope["headers"]:  # one pass; ASGI servers give header names in lower case
             if key == b"x-request-id":
                 request_id = value.decode("latin-1")[:128]
             elif key == b"content-length":
                 length = value
             elif key == b"x-api-key":
-                api_key = value
+                api_keys.append(value)
             elif key == b"authorization":
-                authorization = value
+                authorizations.append(value)
         request_id = request_id or new_request_id()
         request_id_var.set(request_id)
         state = scope[SCOPE_KEY] = RequestState(
-            request_id, self.callers.identify(api_key, authorization, scope.get("client")))
+            request_id, self.callers.identify(api_keys, authorizations, scope.get("client")))
         started = time.perf_counter()
         id_header = (b"x-request-id", request_id.encode())
         status = 500

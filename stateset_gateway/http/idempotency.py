@@ -1,7 +1,8 @@
 """`Idempotency-Key` for both transports: POST, PUT, PATCH and DELETE on the REST routes, and GraphQL
 mutations. Pure ASGI glue around `resolvers.idempotency`, which holds the rules: this reads the body
 (to fingerprint the request), claims the key, and either replays the stored answer (marked
-`Idempotent-Replayed: true`) or runs the request and, when it succeeded, stores what it answered.
+`Idempotent-Replayed: true`, after waiting for it when the first request is still running) or runs
+the request and, when it succeeded, stores what it answered.
 
 Keys are namespaced by the authenticated caller (`Principal.client_key`, else the client address),
 so the caller is authenticated first; that answer is the request's, so the endpoint does not ask
@@ -16,6 +17,7 @@ which are not kept.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import orjson
@@ -24,6 +26,7 @@ from graphql.utilities import get_operation_ast
 from starlette.requests import Request
 
 from stateset_gateway import errors
+from stateset_gateway.db.engine import Database
 from stateset_gateway.http.authentication import principal_for_request
 from stateset_gateway.http.body import read_body, replaying
 from stateset_gateway.http.state import state_of
@@ -38,8 +41,13 @@ HEADER = b"idempotency-key"
 
 
 class IdempotencyMiddleware:
-    def __init__(self, app: Any) -> None:
+    """`max_run`: how long a first request may run (the request timeout), so how long a retry
+    arriving meanwhile waits for its answer."""
+
+    def __init__(self, app: Any, *, max_run: timedelta) -> None:
         self.app = app
+        self.max_run = max_run
+        self.in_flight = idempotency.InFlight()
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http" or scope["method"] not in WRITE_METHODS:
@@ -66,11 +74,17 @@ class IdempotencyMiddleware:
         db = scope["app"].state.db
         client = state_of(scope).caller.namespace(principal)
         request = idempotency.fingerprint(scope["method"], scope["path"], scope.get("query_string", b""), body)
-        stored = await idempotency.claim(db, client, key, request)
+        stored = await idempotency.claim(db, self.in_flight, client, key, request, max_run=self.max_run)
         if stored is not None:
             await _send_stored(send, stored)
             return
+        try:
+            await self._run_first(scope, replay_body, send, db, client, key)
+        finally:  # whatever the outcome, retries waiting here look again
+            self.in_flight.finish(client, key)
 
+    async def _run_first(self, scope: dict[str, Any], receive: Any, send: Any, db: Database, client: str,
+                         key: str) -> None:
         status = 500
         content_type: str | None = None
         chunks: list[bytes] = []
@@ -87,7 +101,7 @@ class IdempotencyMiddleware:
 
         # An exception, a cancellation (timeout, client gone) or a 5xx leaves the outcome unknown: the
         # write may have committed. The key then stays claimed without an answer until it expires.
-        await self.app(scope, replay_body, capture)
+        await self.app(scope, receive, capture)
         answer = b"".join(chunks)
         outcome = _outcome(status, answer, graphql=scope["path"] == "/graphql")
         if outcome == "store":

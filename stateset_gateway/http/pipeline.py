@@ -16,14 +16,16 @@ the gateway's layers, and why in that order.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from fastapi import FastAPI
-from fastapi.middleware.cors import CORSMiddleware
 from starlette.middleware import Middleware
 
 from stateset_gateway.auth.caller import Callers
 from stateset_gateway.config import Settings
 from stateset_gateway.http import graphql_route
 from stateset_gateway.http.context import RequestContextMiddleware
+from stateset_gateway.http.cors import CORS
 from stateset_gateway.http.head import HeadAsGet
 from stateset_gateway.http.idempotency import IdempotencyMiddleware
 from stateset_gateway.http.metrics import Metrics
@@ -40,15 +42,16 @@ def layers(settings: Settings, metrics: Metrics, graphql: GraphQLEndpoint) -> li
     server = settings.server
     stack: list[Middleware] = []
     if server.cors_origins:
-        stack.append(Middleware(CORSMiddleware, allow_origins=server.cors_origins, allow_methods=server.cors_methods,
-                                allow_headers=server.cors_headers, expose_headers=EXPOSED_HEADERS))
+        stack.append(Middleware(CORS, allow_origins=server.cors_origins, allow_methods=server.cors_methods,
+                                allow_headers=server.cors_headers, expose_headers=EXPOSED_HEADERS,
+                                render=rest_errors.render))
     stack.append(Middleware(RequestContextMiddleware, callers=Callers(settings), metrics=metrics,
                             graphql_path=graphql_route.PATH, render_graphql=graphql_errors.render,
                             render_rest=rest_errors.render, max_body_bytes=server.max_body_bytes,
                             timeout_seconds=server.request_timeout))
     if settings.rate_limit != "off":
         stack.append(Middleware(RateLimitMiddleware, limiter=RateLimiter(settings)))
-    stack.append(Middleware(IdempotencyMiddleware))
+    stack.append(Middleware(IdempotencyMiddleware, max_run=timedelta(seconds=server.request_timeout)))
     stack.append(Middleware(graphql_route.GraphQLRoute, endpoint=graphql))
     stack.append(Middleware(HeadAsGet))
     return stack

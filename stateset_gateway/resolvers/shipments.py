@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from stateset_gateway import errors
 from stateset_gateway.db.engine import Database
 from stateset_gateway.db.models import Order, OrderStatus, Shipment, ShipmentStatus
+from stateset_gateway.db.types import utcnow
 from stateset_gateway.resolvers.common import get_or_404, validate
 from stateset_gateway.resolvers.inputs import ShipmentCreate, ShipmentFilter
 from stateset_gateway.resolvers.pagination import (
@@ -62,14 +65,37 @@ async def mark_shipped(db: Database, shipment_id: Any) -> Shipment:
     """Ship: a pending or confirmed order first moves to processing, then to shipped, consuming its stock."""
     async with db.writer() as session:
         shipment = await get_or_404(session, Shipment, shipment_id, KIND, lock=True)
-        await apply_transition(session, SHIPMENT, shipment, ShipmentStatus.SHIPPED)
-        order = await get_or_404(session, Order, shipment.order_id, "Order", lock=True)
-        if order.status != OrderStatus.SHIPPED:  # a second parcel of an already shipped order
-            _check_shippable(order)
-            if order.status != OrderStatus.PROCESSING:
-                await apply_transition(session, ORDER, order, OrderStatus.PROCESSING)
-            await apply_transition(session, ORDER, order, OrderStatus.SHIPPED)
+        await _ship(session, shipment)
     return shipment
+
+
+async def ship_order(db: Database, order_id: Any, *, carrier: str, tracking_number: str,
+                     shipped_at: datetime | None = None) -> Shipment:
+    """Create the order's shipment and ship it, in one transaction: either the order is shipped with
+    its parcel, or nothing is written. `shipped_at` records a hand-over already past (default now)."""
+    payload = validate(ShipmentCreate, {"order_id": order_id, "carrier": carrier, "tracking_number": tracking_number})
+    if shipped_at is not None and shipped_at > utcnow():
+        raise errors.ValidationFailed.field("shipped_at", "Must not be in the future")
+    async with db.writer() as session:
+        order = await get_or_404(session, Order, payload.order_id, "Order", lock=True)
+        _check_shippable(order)
+        shipment = Shipment(**payload.model_dump())
+        await add_unique(session, shipment, Shipment.tracking_number)
+        await _ship(session, shipment, order)
+        if shipped_at is not None:
+            shipment.shipped_at = shipped_at
+    return shipment
+
+
+async def _ship(session: AsyncSession, shipment: Shipment, order: Order | None = None) -> None:
+    await apply_transition(session, SHIPMENT, shipment, ShipmentStatus.SHIPPED)
+    if order is None:
+        order = await get_or_404(session, Order, shipment.order_id, "Order", lock=True)
+    if order.status != OrderStatus.SHIPPED:  # a second parcel of an already shipped order
+        _check_shippable(order)
+        if order.status != OrderStatus.PROCESSING:
+            await apply_transition(session, ORDER, order, OrderStatus.PROCESSING)
+        await apply_transition(session, ORDER, order, OrderStatus.SHIPPED)
 
 
 async def mark_delivered(db: Database, shipment_id: Any) -> Shipment:

@@ -11,13 +11,15 @@ from stateset_gateway.rest_compat import (
     orders,
     products,
     returns,
+    sdk_aliases,
     shipments,
 )
 
 
 def build_router() -> APIRouter:
-    """Each domain router already carries its /api/v1/<domain> prefix (see common.API_PREFIX)."""
+    """Each domain router already carries its /api/v1/<domain> prefix (see common.API_PREFIX); the
+    SDK's aliases come first, so that their fixed paths win over the domain routers' `{id}`s."""
     router = APIRouter()
-    for module in (auth_routes, customers, products, inventory, orders, returns, shipments):
+    for module in (sdk_aliases, auth_routes, customers, products, inventory, orders, returns, shipments):
         router.include_router(module.router)
     return router

@@ -88,6 +88,10 @@ class ErrorResponse(BaseModel):
     """The body of every 4xx/5xx answer."""
 
     error: ErrorBody
+    type: str = Field(examples=["not_found_error"], description=(
+        "StateSet API's kind of error, read by its SDKs: invalid_request_error, authentication_error, "
+        "permission_error, not_found_error, rate_limit_error or api_error."))
+    message: str = Field(description="The same as error.message.")
 
 
 _DESCRIPTIONS = {

@@ -20,14 +20,29 @@ from stateset_gateway.http.state import state_of
 JSON = "application/json"
 
 
+def error_type(status: int) -> str:
+    """The kind of error as StateSet's API and its SDKs name it (`stateset-python` picks its exception
+    class from it): `not_found_error`, `permission_error`, ..."""
+    if status >= 500:
+        return "api_error"
+    return _ERROR_TYPES.get(status, "invalid_request_error")
+
+
+_ERROR_TYPES = {401: "authentication_error", 403: "permission_error", 404: "not_found_error",
+                429: "rate_limit_error"}
+
+
 def error_body(error: errors.DomainError, request_id: str | None) -> dict[str, Any]:
+    """The guide's payload, `{"error": {...}}`, and beside it StateSet API's `type` and `message`,
+    which its published SDKs read to raise their not-found, permission, authentication and rate-limit
+    errors. The guide's fields are untouched; the two others only add."""
     body: dict[str, Any] = {"code": error.code.value, "message": error.message, "status": error.status}
     if error.details:
         body["details"] = error.details
     if isinstance(error, errors.InsufficientPermissions):
         body["required_permission"] = error.required_permission
     body["request_id"] = request_id
-    return {"error": body}
+    return {"error": body, "type": error_type(error.status), "message": error.message}
 
 
 def render(error: errors.DomainError, request_id: str | None) -> tuple[int, str, dict[str, str], bytes]:
@@ -41,9 +56,14 @@ def error_response(error: errors.DomainError, request: Request) -> Response:
     return Response(body, status_code=status, headers=headers, media_type=media)
 
 
-def validation_details(exc: RequestValidationError) -> dict[str, list[str]]:
-    """FastAPI's error list -> {"field": ["message", ...]}; `body.email` becomes `email`."""
+NOT_AN_OBJECT = frozenset({"model_attributes_type", "dict_type"})
+
+
+def validation_details(exc: RequestValidationError, content_type: str | None = None) -> dict[str, list[str]]:
+    """FastAPI's error list -> {"field": ["message", ...]}; `body.email` becomes `email`. A body that
+    is not an object because it was not sent as JSON says so."""
     details: dict[str, list[str]] = {}
+    sent_as_json = (content_type or "").split(";")[0].strip().lower() == JSON
     for err in exc.errors():
         loc = [str(part) for part in err.get("loc", ()) if part not in ("body", "query", "path", "header")]
         field = ".".join(loc) or "body"
@@ -52,6 +72,8 @@ def validation_details(exc: RequestValidationError) -> dict[str, list[str]]:
             message = f"{field.split('.')[-1].replace('_', ' ').capitalize()} is required"
         elif err.get("type") == "json_invalid":
             field, message = "body", f"Malformed JSON: {err.get('ctx', {}).get('error', 'invalid')}"
+        elif field == "body" and err.get("type") in NOT_AN_OBJECT and not sent_as_json:
+            message = "Send the body as JSON, with 'Content-Type: application/json'"
         details.setdefault(field, []).append(message)
     return details
 
@@ -65,7 +87,8 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> Response:
-        return error_response(errors.ValidationFailed(validation_details(exc)), request)
+        return error_response(errors.ValidationFailed(validation_details(exc, request.headers.get("content-type"))),
+                              request)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:

@@ -97,16 +97,19 @@ async def test_a_failed_request_leaves_the_key_free_for_the_corrected_one(
     assert corrected.status_code == 201 and "idempotent-replayed" not in corrected.headers
 
 
-async def test_a_key_still_in_use_is_a_conflict_and_an_expired_one_is_new(
+async def test_a_key_past_its_first_request_s_time_limit_is_a_conflict_and_an_expired_one_is_new(
     client: httpx.AsyncClient, db: Database, admin_headers: dict[str, str], app: Any
 ) -> None:
     owner = (await authenticate_api_key(db, admin_headers["X-API-Key"])).client_key
     body = orjson.dumps(ada())
     running = idempotency.fingerprint("POST", CUSTOMERS, b"", body)
-    assert await idempotency.claim(db, owner, "busy", running) is None  # as if another instance runs it now
+    assert await idempotency.claim(db, idempotency.InFlight(), owner, "busy", running,
+                                   max_run=timedelta(seconds=30)) is None  # as if another instance ran it
+    async with db.writer() as session:  # ... longer ago than a request may run: its outcome is unknown
+        await session.execute(update(IdempotencyRecord).values(created_at=utcnow() - timedelta(seconds=31)))
     headers = {**admin_headers, "Idempotency-Key": "busy", "Content-Type": "application/json"}
     busy = await client.post(CUSTOMERS, content=body, headers=headers)
-    assert busy.status_code == 409 and "still being processed" in busy.json()["error"]["message"]
+    assert busy.status_code == 409 and "without a known outcome" in busy.json()["error"]["message"]
 
     async with db.writer() as session:  # ten minutes later
         await session.execute(update(IdempotencyRecord).values(expires_at=utcnow() - timedelta(seconds=1)))
@@ -202,3 +205,44 @@ async def test_a_revoked_key_gets_401_not_the_stored_answer(
     retry = await client.post(CUSTOMERS, json=ada(), headers=headers)
     assert retry.status_code == 401 and "idempotent-replayed" not in retry.headers
     assert retry.json()["error"]["code"] == "INVALID_API_KEY"
+
+
+@pytest.mark.parametrize("transport", ["rest", "graphql"])
+async def test_a_burst_of_one_request_writes_once_and_every_other_answer_is_its_replay(
+    client: httpx.AsyncClient, admin_headers: dict[str, str], transport: str
+) -> None:
+    """Alike on both transports and databases, whatever the timing: a retry arriving while the first
+    request runs waits for its answer."""
+    headers = {**admin_headers, "Idempotency-Key": f"burst-{transport}"}
+    if transport == "rest":
+        request = client.build_request("POST", CUSTOMERS, json=ada(), headers=headers)
+    else:
+        payload = {"query": CREATE_CUSTOMER, "variables": {"i": {"email": "ada@example.com", "firstName": "Ada",
+                                                                 "lastName": "Lovelace"}}}
+        request = client.build_request("POST", "/graphql", json=payload, headers=headers)
+    answers = await asyncio.gather(*(client.send(request) for _ in range(20)))
+    first_hand = [a for a in answers if "idempotent-replayed" not in a.headers]
+    assert [a.status_code for a in first_hand] == [201 if transport == "rest" else 200], [a.text for a in answers]
+    replayed = [a for a in answers if a.headers.get("idempotent-replayed") == "true"]
+    assert len(replayed) == 19
+    assert all((r.status_code, r.content) == (first_hand[0].status_code, first_hand[0].content) for r in replayed)
+    assert await customer_count(client, admin_headers) == 1
+
+
+async def test_a_retry_waits_for_the_first_request_running_on_another_instance(
+    client: httpx.AsyncClient, db: Database, admin_headers: dict[str, str]
+) -> None:
+    owner = (await authenticate_api_key(db, admin_headers["X-API-Key"])).client_key
+    body = orjson.dumps(ada())
+    assert await idempotency.claim(db, idempotency.InFlight(), owner, "elsewhere",
+                                   idempotency.fingerprint("POST", CUSTOMERS, b"", body),
+                                   max_run=timedelta(seconds=30)) is None  # another instance runs it now
+    retry = asyncio.create_task(client.post(CUSTOMERS, content=body, headers={
+        **admin_headers, "Idempotency-Key": "elsewhere", "Content-Type": "application/json"}))
+    await asyncio.sleep(0.2)
+    assert not retry.done()
+    answer = idempotency.StoredResponse(201, "application/json", b'{"answered": "elsewhere"}')
+    await idempotency.complete(db, owner, "elsewhere", answer)
+    replayed = await retry
+    assert (replayed.status_code, replayed.content) == (201, answer.body)
+    assert replayed.headers["idempotent-replayed"] == "true"

@@ -646,7 +646,8 @@ def run(opts: Options) -> int:
 
         port = (opts.port + 1) if opts.port else free_port()
         gw_env = {**env, "APP__DATABASE_URL": database_url, "APP__HOST": "127.0.0.1", "APP__PORT": str(port),
-                  "APP__SERVER__WORKERS": str(opts.workers), "APP__RATE_LIMIT": "1000000000/minute"}
+                  "APP__SERVER__WORKERS": str(opts.workers), "APP__RATE_LIMIT": "1000000000/minute",
+                  "APP__GRAPHQL__COST_BUDGET": "off"}
         gateway = Server("gateway", [sys.executable, "-m", "bench.serve"], gw_env, port,
                          "/health", workdir / "gateway.log")
         ref: Server | None = None

@@ -122,7 +122,8 @@ def start_gateway(opts: Options, database_url: str, env: dict[str, str], workdir
     costs CPU per request that the peer does not pay."""
     port = free_port()
     gw_env = {**env, "APP__DATABASE_URL": database_url, "APP__HOST": "127.0.0.1", "APP__PORT": str(port),
-              "APP__SERVER__WORKERS": str(opts.workers), "APP__RATE_LIMIT": "1000000000/minute"}
+              "APP__SERVER__WORKERS": str(opts.workers), "APP__RATE_LIMIT": "1000000000/minute",
+              "APP__GRAPHQL__COST_BUDGET": "off"}
     return Server("gateway", [sys.executable, "-m", "stateset_gateway.cli", "serve"], gw_env, port, "/health",
                   workdir / "gateway.log")
 

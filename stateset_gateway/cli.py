@@ -72,24 +72,43 @@ def _with_db(settings: Settings, work: Callable[[Any], Awaitable[T]]) -> T:
         raise typer.Exit(1) from None
 
 
-@migrate_app.command("up")
+def _migrating(settings: Settings, work: Callable[[Any], Awaitable[T]]) -> T:
+    """`_with_db` for migration commands: a revision that cannot be reached is one line and exit 2."""
+    from stateset_gateway.db.migrate import MigrationError
+
+    try:
+        return _with_db(settings, work)
+    except MigrationError as exc:
+        typer.echo(f"Error: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
+def _revision_name(revision: str | None) -> str:
+    return revision or "base (no migration applied)"
+
+
+# A relative step (`down -1`) reads as an argument, not as an unknown option.
+_REVISION_ARGUMENT = {"ignore_unknown_options": True}
+
+
+@migrate_app.command("up", context_settings=_REVISION_ARGUMENT)
 def migrate_up(revision: str = typer.Argument("head", help="Target revision.")) -> None:
     """Apply migrations up to REVISION (default: head)."""
     from stateset_gateway.db import migrate
 
     settings = _settings()
-    _with_db(settings, lambda db: migrate.upgrade(db.write_engine, revision))
-    typer.echo(f"Migrated {settings.database_kind} database up to {revision}.")
+    reached = _migrating(settings, lambda db: migrate.upgrade(db.write_engine, revision))
+    typer.echo(f"Migrated {settings.database_kind} database up to {_revision_name(reached)}.")
 
 
-@migrate_app.command("down")
+@migrate_app.command("down", context_settings=_REVISION_ARGUMENT)
 def migrate_down(revision: str = typer.Argument("-1", help="Target revision: -1 (default), an id, or base.")) -> None:
     """Roll back to REVISION (default: the previous one)."""
     from stateset_gateway.db import migrate
 
     settings = _settings()
-    _with_db(settings, lambda db: migrate.downgrade(db.write_engine, revision))
-    typer.echo(f"Rolled {settings.database_kind} database back to {revision}.")
+    reached = _migrating(settings, lambda db: migrate.downgrade(db.write_engine, revision))
+    typer.echo(f"Rolled {settings.database_kind} database back to {_revision_name(reached)}.")
 
 
 @migrate_app.command("status")

@@ -81,6 +81,28 @@ async def test_migrate_status_up_down_then_seed(fresh_url: str) -> None:
         await db.dispose()
 
 
+def refused_in_one_line(run: subprocess.CompletedProcess[str], *fragments: str) -> None:
+    """Exit 2 and one line on stderr naming what is wrong: no traceback."""
+    assert run.returncode == 2, (run.stdout, run.stderr)
+    assert len(run.stderr.strip().splitlines()) == 1, run.stderr
+    assert run.stderr.startswith("Error: ")
+    for fragment in fragments:
+        assert fragment in run.stderr
+
+
+async def test_migrate_names_the_revision_reached_and_refuses_unreachable_ones(fresh_url: str) -> None:
+    *_, previous, head = migrate.revisions()
+    refused_in_one_line(run_cli("migrate", "down", APP__DATABASE_URL=fresh_url), "Nothing to roll back")
+    refused_in_one_line(run_cli("migrate", "up", "9999", APP__DATABASE_URL=fresh_url), "'9999'", head)
+
+    up = run_cli("migrate", "up", APP__DATABASE_URL=fresh_url)
+    assert up.stdout.strip().endswith(f"database up to {head}."), up.stdout
+    down = run_cli("migrate", "down", "-1", APP__DATABASE_URL=fresh_url)
+    assert down.stdout.strip().endswith(f"database back to {previous}."), (down.stdout, down.stderr)
+    base = run_cli("migrate", "down", "base", APP__DATABASE_URL=fresh_url)
+    assert base.stdout.strip().endswith("database back to base (no migration applied)."), base.stdout
+
+
 async def _assert_seeded(db: Database, *, customers: int, products: int, orders: int) -> None:
     """The counts, every status, and stock that agrees with the orders."""
     async with db.reader() as session:

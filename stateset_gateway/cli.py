@@ -21,7 +21,7 @@ import uvicorn
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from stateset_gateway.auth.permissions import ADMIN, ALL_PERMISSIONS, CATALOGUE
-from stateset_gateway.config import ConfigError, Settings, load_settings, masked
+from stateset_gateway.config import ConfigError, Settings, load_settings, masked, unknown_environment_variables
 from stateset_gateway.errors import ValidationFailed
 
 T = TypeVar("T")
@@ -44,10 +44,13 @@ app.add_typer(schema_app, name="schema")
 
 def _settings() -> Settings:
     try:
-        return load_settings()
+        settings = load_settings()
     except ConfigError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from None
+    for warning in unknown_environment_variables():
+        typer.echo(warning, err=True)
+    return settings
 
 
 def _with_db(settings: Settings, work: Callable[[Any], Awaitable[T]]) -> T:

@@ -181,6 +181,19 @@ def test_bad_value_refuses_to_start_naming_the_key() -> None:
     assert "Traceback" not in refused.stderr
 
 
+def test_a_misspelt_key_refuses_to_start_and_a_misspelt_variable_is_named(tmp_path: Path) -> None:
+    (tmp_path / "default.toml").write_text("prot = 8081\n", encoding="utf-8")
+    refused = run_cli("serve", timeout=60, APP_CONFIG_DIR=str(tmp_path))
+    assert refused.returncode == 2
+    assert "unknown key 'prot' (did you mean 'port'?)" in refused.stderr
+    assert "Traceback" not in refused.stderr and "GraphiQL" not in refused.stdout
+
+    warned = run_cli("config", "show", APP__PROT="8081", APP__LOGGING__LEVEL="debug")
+    assert warned.returncode == 0, warned.stderr
+    assert "APP__PROT matches no setting and is ignored (did you mean APP__PORT?)" in warned.stderr
+    assert json.loads(warned.stdout)["logging"]["level"] == "DEBUG"
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -8,7 +8,9 @@ up front, SQLAlchemy, Alembic, argon2 and Strawberry make every `stateset-cli --
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
+import socket
 import sys
 import time
 import uuid
@@ -283,6 +285,7 @@ def run_server(app_factory: str, *, demo: bool = False, reload: bool = False) ->
     from stateset_gateway import startup
 
     settings = _settings()
+    _check_address(settings.host, settings.port)
     for line in _with_db(settings, lambda db: startup.prepare(db, settings, demo=demo)):
         typer.echo(line)
     typer.echo(f"GraphiQL:  http://{settings.host}:{settings.port}/graphql")
@@ -297,6 +300,29 @@ def run_server(app_factory: str, *, demo: bool = False, reload: bool = False) ->
         log_config=None,
         access_log=False,
     )
+
+
+def _check_address(host: str, port: int) -> None:
+    """Bind HOST:PORT once, as uvicorn will, before anything is migrated or printed: a port in use
+    would otherwise show the whole start-up banner and fail only when uvicorn binds, inside a log line."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET  # uvicorn's choice, so the same test
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                reason = (f"Address already in use: another process listens on {host}:{port}. Set APP__PORT to "
+                          f"a free port (e.g. APP__PORT={port + 1 if port < 65535 else 8081}), "
+                          f"or stop that process (`lsof -i :{port}` finds it).")
+            elif exc.errno == errno.EACCES:
+                reason = (f"Permission denied listening on {host}:{port}: ports below 1024 need privileges. "
+                          "Set APP__PORT to 1024 or above.")
+            else:
+                reason = (f"Cannot listen on {host}:{port}: {exc.strerror or exc}. Check APP__HOST (an address "
+                          "of this machine, 0.0.0.0 for all) and APP__PORT.")
+            typer.echo(f"Error: {reason}", err=True)
+            raise typer.Exit(1) from None
 
 
 def main() -> None:

@@ -200,6 +200,23 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def test_serve_on_a_port_in_use_says_so_at_once(tmp_path: Path) -> None:
+    """No banner, nothing migrated, the guide's advice (set APP__PORT), a non-zero exit within seconds."""
+    database = tmp_path / "untouched.db"
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        started = time.monotonic()
+        refused = run_cli("serve", timeout=60, APP__PORT=str(port), APP__DATABASE_URL=f"sqlite:///{database}")
+    assert refused.returncode == 1
+    assert time.monotonic() - started < 15  # the CLI's own start-up, not uvicorn's failure much later
+    assert refused.stdout == ""
+    assert refused.stderr.startswith(f"Error: Address already in use: another process listens on 127.0.0.1:{port}.")
+    assert "Set APP__PORT to a free port" in refused.stderr and "Traceback" not in refused.stderr
+    assert not database.exists()
+
+
 async def test_serve_listens_on_app_port(fresh_url: str) -> None:
     """`serve` on APP__PORT: ready, the documented 404, and the database kind of APP__DATABASE_URL
     (`postgres://` on PostgreSQL). On SQLite it migrates the new file first."""

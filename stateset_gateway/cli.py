@@ -78,7 +78,8 @@ def _with_db(settings: Settings, work: Callable[[Any], Awaitable[T]]) -> T:
 
 
 def _migrating(settings: Settings, work: Callable[[Any], Awaitable[T]]) -> T:
-    """`_with_db` for migration commands: a revision that cannot be reached is one line and exit 2."""
+    """`_with_db` for commands that migrate or read the revision: a revision that cannot be reached
+    (or that this version does not know) is one line and exit 2."""
     from stateset_gateway.db.migrate import MigrationError
 
     try:
@@ -121,7 +122,7 @@ def migrate_status() -> None:
     """Show the applied and pending migrations."""
     from stateset_gateway.db import migrate
 
-    status = _with_db(_settings(), lambda db: migrate.status(db.engine))
+    status = _migrating(_settings(), lambda db: migrate.status(db.engine))
     typer.echo(f"current: {status.current or '(none)'}")
     typer.echo(f"head:    {status.head}")
     typer.echo("up to date" if status.up_to_date else f"pending: {', '.join(status.pending)}")
@@ -262,7 +263,7 @@ def seed(
             return await demo.seed(db, demo.SeedSize(customers, products, orders), rng_seed=rng_seed,
                                    progress=progress)
 
-        report = _with_db(settings, work)
+        report = _migrating(settings, work)
     typer.echo(
         f"Seeded {report.customers} customers, {report.products} products in {report.locations} locations, "
         f"{report.orders} orders with {report.items} items in {time.perf_counter() - started:.1f}s."

@@ -53,6 +53,9 @@ def pending_after(current: str | None) -> list[str]:
     head = script.get_current_head()
     if head == current:
         return []
+    if current is not None and current not in revisions():
+        raise MigrationError(f"The database is at revision {current!r}, which this version does not know "
+                             "(a newer release migrated it?)")
     return [rev.revision for rev in reversed(list(script.iterate_revisions(head, current)))]
 
 

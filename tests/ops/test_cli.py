@@ -21,6 +21,7 @@ import httpx
 import pytest
 from sqlalchemy import text
 
+from stateset_gateway import startup
 from stateset_gateway.config import load_settings
 from stateset_gateway.db import migrate
 from stateset_gateway.db.engine import Database
@@ -153,6 +154,33 @@ async def test_seeding_again_adds_a_second_set_beside_the_first(fresh_url: str) 
         await _assert_seeded(db, customers=40, products=10, orders=100)
     finally:
         await db.dispose()
+
+
+async def test_seed_after_serve_demo_adds_beside_the_demo_data(fresh_url: str) -> None:
+    """`make run` (serve --demo) and then `stateset-cli seed`: the seed adds its set beside the demo's."""
+    settings = load_settings(database_url=fresh_url, auto_migrate=True)
+    db = Database(settings)
+    try:
+        lines = await startup.prepare(db, settings, demo=True)
+        assert "Demo data: 50 customers, 20 products, 200 orders." in lines
+        seeded = run_cli("seed", "--customers", "20", "--products", "5", "--orders", "50",
+                         APP__DATABASE_URL=fresh_url)
+        assert seeded.returncode == 0, seeded.stderr
+        assert "Seeded 20 customers, 5 products in 3 locations, 50 orders" in seeded.stdout
+        await _assert_seeded(db, customers=70, products=25, orders=250)
+    finally:
+        await db.dispose()
+
+
+async def test_serve_demo_on_a_schema_behind_skips_the_demo_and_says_why(fresh_url: str) -> None:
+    settings = load_settings(database_url=fresh_url, auto_migrate=False)
+    db = Database(settings)
+    try:
+        lines = await startup.prepare(db, settings, demo=True)
+    finally:
+        await db.dispose()
+    assert lines == [f"Warning: {len(migrate.revisions())} migration(s) pending; run `stateset-cli migrate up`.",
+                     "Demo data skipped: the schema has no tables to hold it until it is migrated."]
 
 
 def test_config_show_masks_secrets_and_url_passwords() -> None:

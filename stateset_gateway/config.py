@@ -266,8 +266,9 @@ def _closest(name: str, known: list[str]) -> str | None:
 
 
 def _unknown_keys(table: Mapping[str, Any], model: type[BaseModel], section: str | None) -> Iterator[str]:
-    """What a TOML table sets that `model` has no setting for, as `section.key (did you mean ...)`.
-    Top-level keys match in any case, as the TOML source matches them; keys inside a table exactly."""
+    """A line for each key or table of a TOML table that `model` has no setting for, with the closest
+    known name. Top-level keys match in any case, as the TOML source reads them; keys inside a table
+    exactly (a `MAX_CONNECTIONS` there is ignored by the source, so it is reported here)."""
     known = _sections(model)
     for key, value in table.items():
         name = key.lower() if section is None else key

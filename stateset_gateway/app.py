@@ -12,6 +12,7 @@ from redis.asyncio import Redis
 from stateset_gateway import __version__
 from stateset_gateway.config import Settings, load_settings
 from stateset_gateway.db.engine import Database
+from stateset_gateway.db.migrate import SchemaProbe
 from stateset_gateway.http import operations, pipeline
 from stateset_gateway.http.logs import configure_logging
 from stateset_gateway.http.metrics import Metrics
@@ -38,6 +39,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         db = Database(settings)
         app.state.db = db
+        app.state.schema = SchemaProbe(db.engine)
         app.state.redis = None
         if settings.redis_url:
             app.state.redis = Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)

@@ -8,7 +8,9 @@ up front, SQLAlchemy, Alembic, argon2 and Strawberry make every `stateset-cli --
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
+import socket
 import sys
 import time
 import uuid
@@ -21,7 +23,7 @@ import uvicorn
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from stateset_gateway.auth.permissions import ADMIN, ALL_PERMISSIONS, CATALOGUE
-from stateset_gateway.config import ConfigError, Settings, load_settings, masked
+from stateset_gateway.config import ConfigError, Settings, load_settings, masked, unknown_environment_variables
 from stateset_gateway.errors import ValidationFailed
 
 T = TypeVar("T")
@@ -44,10 +46,13 @@ app.add_typer(schema_app, name="schema")
 
 def _settings() -> Settings:
     try:
-        return load_settings()
+        settings = load_settings()
     except ConfigError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from None
+    for warning in unknown_environment_variables():
+        typer.echo(warning, err=True)
+    return settings
 
 
 def _with_db(settings: Settings, work: Callable[[Any], Awaitable[T]]) -> T:
@@ -72,24 +77,44 @@ def _with_db(settings: Settings, work: Callable[[Any], Awaitable[T]]) -> T:
         raise typer.Exit(1) from None
 
 
-@migrate_app.command("up")
+def _migrating(settings: Settings, work: Callable[[Any], Awaitable[T]]) -> T:
+    """`_with_db` for commands that migrate or read the revision: a revision that cannot be reached
+    (or that this version does not know) is one line and exit 2."""
+    from stateset_gateway.db.migrate import MigrationError
+
+    try:
+        return _with_db(settings, work)
+    except MigrationError as exc:
+        typer.echo(f"Error: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
+def _revision_name(revision: str | None) -> str:
+    return revision or "base (no migration applied)"
+
+
+# A relative step (`down -1`) reads as an argument, not as an unknown option.
+_REVISION_ARGUMENT = {"ignore_unknown_options": True}
+
+
+@migrate_app.command("up", context_settings=_REVISION_ARGUMENT)
 def migrate_up(revision: str = typer.Argument("head", help="Target revision.")) -> None:
     """Apply migrations up to REVISION (default: head)."""
     from stateset_gateway.db import migrate
 
     settings = _settings()
-    _with_db(settings, lambda db: migrate.upgrade(db.write_engine, revision))
-    typer.echo(f"Migrated {settings.database_kind} database up to {revision}.")
+    reached = _migrating(settings, lambda db: migrate.upgrade(db.write_engine, revision))
+    typer.echo(f"Migrated {settings.database_kind} database up to {_revision_name(reached)}.")
 
 
-@migrate_app.command("down")
+@migrate_app.command("down", context_settings=_REVISION_ARGUMENT)
 def migrate_down(revision: str = typer.Argument("-1", help="Target revision: -1 (default), an id, or base.")) -> None:
     """Roll back to REVISION (default: the previous one)."""
     from stateset_gateway.db import migrate
 
     settings = _settings()
-    _with_db(settings, lambda db: migrate.downgrade(db.write_engine, revision))
-    typer.echo(f"Rolled {settings.database_kind} database back to {revision}.")
+    reached = _migrating(settings, lambda db: migrate.downgrade(db.write_engine, revision))
+    typer.echo(f"Rolled {settings.database_kind} database back to {_revision_name(reached)}.")
 
 
 @migrate_app.command("status")
@@ -97,7 +122,7 @@ def migrate_status() -> None:
     """Show the applied and pending migrations."""
     from stateset_gateway.db import migrate
 
-    status = _with_db(_settings(), lambda db: migrate.status(db.engine))
+    status = _migrating(_settings(), lambda db: migrate.status(db.engine))
     typer.echo(f"current: {status.current or '(none)'}")
     typer.echo(f"head:    {status.head}")
     typer.echo("up to date" if status.up_to_date else f"pending: {', '.join(status.pending)}")
@@ -238,7 +263,7 @@ def seed(
             return await demo.seed(db, demo.SeedSize(customers, products, orders), rng_seed=rng_seed,
                                    progress=progress)
 
-        report = _with_db(settings, work)
+        report = _migrating(settings, work)
     typer.echo(
         f"Seeded {report.customers} customers, {report.products} products in {report.locations} locations, "
         f"{report.orders} orders with {report.items} items in {time.perf_counter() - started:.1f}s."
@@ -261,6 +286,7 @@ def run_server(app_factory: str, *, demo: bool = False, reload: bool = False) ->
     from stateset_gateway import startup
 
     settings = _settings()
+    _check_address(settings.host, settings.port)
     for line in _with_db(settings, lambda db: startup.prepare(db, settings, demo=demo)):
         typer.echo(line)
     typer.echo(f"GraphiQL:  http://{settings.host}:{settings.port}/graphql")
@@ -275,6 +301,29 @@ def run_server(app_factory: str, *, demo: bool = False, reload: bool = False) ->
         log_config=None,
         access_log=False,
     )
+
+
+def _check_address(host: str, port: int) -> None:
+    """Bind HOST:PORT once, as uvicorn will, before anything is migrated or printed: a port in use
+    would otherwise show the whole start-up banner and fail only when uvicorn binds, inside a log line."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET  # uvicorn's choice, so the same test
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                reason = (f"Address already in use: another process listens on {host}:{port}. Set APP__PORT to "
+                          f"a free port (e.g. APP__PORT={port + 1 if port < 65535 else 8081}), "
+                          f"or stop that process (`lsof -i :{port}` finds it).")
+            elif exc.errno == errno.EACCES:
+                reason = (f"Permission denied listening on {host}:{port}: ports below 1024 need privileges. "
+                          "Set APP__PORT to 1024 or above.")
+            else:
+                reason = (f"Cannot listen on {host}:{port}: {exc.strerror or exc}. Check APP__HOST (an address "
+                          "of this machine, 0.0.0.0 for all) and APP__PORT.")
+            typer.echo(f"Error: {reason}", err=True)
+            raise typer.Exit(1) from None
 
 
 def main() -> None:

@@ -6,9 +6,12 @@ max_connections, ...). A bad value stops start-up with a message naming the key 
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 import re
+import tomllib
+from collections.abc import Iterator, Mapping
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -86,6 +89,12 @@ class CacheSettings(BaseModel):
 class LoggingSettings(BaseModel):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     file: Path | None = Field(None, description="Also write JSON log lines here, e.g. logs/stateset.log.")
+
+    @field_validator("level", mode="before")
+    @classmethod
+    def _any_case(cls, value: object) -> object:
+        """`debug` is `DEBUG`: the logging module's names are upper case, operators' often are not."""
+        return value.upper() if isinstance(value, str) else value
 
 
 class AuthSettings(BaseModel):
@@ -203,13 +212,17 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        config_dir = Path(os.environ.get("APP_CONFIG_DIR", "config"))
-        app_env = os.environ.get("APP_ENV", "development")
-        files = [config_dir / "default.toml", config_dir / f"{app_env}.toml"]
         # deep_merge: an environment file that sets one key of a table (`[database] min_connections`)
         # must not wipe the other keys default.toml set in that table.
-        toml = TomlConfigSettingsSource(settings_cls, toml_file=[f for f in files if f.is_file()], deep_merge=True)
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=config_files(), deep_merge=True)
         return (init_settings, env_settings, toml)
+
+
+def config_files() -> list[Path]:
+    """The TOML files that exist of config/default.toml and config/{APP_ENV}.toml, in that order."""
+    config_dir = Path(os.environ.get("APP_CONFIG_DIR", "config"))
+    app_env = os.environ.get("APP_ENV", "development")
+    return [f for f in (config_dir / "default.toml", config_dir / f"{app_env}.toml") if f.is_file()]
 
 
 class ConfigError(Exception):
@@ -239,7 +252,85 @@ def _unparsable_env_message(exc: SettingsError) -> str:
     return "Invalid configuration:\n" + ("\n".join(lines) or f"  {prefix}: {exc}")
 
 
+def _sections(model: type[BaseModel]) -> dict[str, type[BaseModel] | None]:
+    """Each setting of `model` -> the model of its table, or None for a plain value."""
+    return {
+        name: field.annotation if isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel)
+        else None
+        for name, field in model.model_fields.items()
+    }
+
+
+def _closest(name: str, known: list[str]) -> str | None:
+    matches = difflib.get_close_matches(name.lower(), known, n=1, cutoff=0.6)
+    return matches[0] if matches else None
+
+
+def _unknown_keys(table: Mapping[str, Any], model: type[BaseModel], section: str | None) -> Iterator[str]:
+    """A line for each key or table of a TOML table that `model` has no setting for, with the closest
+    known name. Top-level keys match in any case, as the TOML source reads them; keys inside a table
+    exactly (a `MAX_CONNECTIONS` there is ignored by the source, so it is reported here)."""
+    known = _sections(model)
+    for key, value in table.items():
+        name = key.lower() if section is None else key
+        if name in known:
+            inner = known[name]
+            if inner is not None and isinstance(value, Mapping):
+                yield from _unknown_keys(value, inner, name)
+            continue
+        is_table = isinstance(value, Mapping)
+        if section is None and is_table:
+            what = f"unknown section [{key}]"
+            hint = _closest(key, [k for k, inner in known.items() if inner is not None])
+            suggestion = f"[{hint}]" if hint else None
+        else:
+            what = f"unknown key {key!r}" + (f" in [{section}]" if section else "")
+            hint = _closest(key, list(known))
+            suggestion = repr(hint) if hint else None
+        yield what + (f" (did you mean {suggestion}?)" if suggestion else "")
+
+
+def _check_files() -> None:
+    """Refuse a TOML file that does not parse, or that sets something no setting reads: a misspelt
+    key (`prot = 8081`, `[databse]`) would otherwise be ignored without a word."""
+    problems = []
+    for path in config_files():
+        try:
+            with path.open("rb") as handle:
+                table = tomllib.load(handle)
+        except tomllib.TOMLDecodeError as exc:
+            problems.append(f"  {path}: not valid TOML: {exc}")
+            continue
+        problems.extend(f"  {path}: {problem}" for problem in _unknown_keys(table, Settings, None))
+    if problems:
+        raise ConfigError("Invalid configuration:\n" + "\n".join(problems))
+
+
+def _environment_names(model: type[BaseModel], prefix: str = "APP") -> Iterator[str]:
+    for name, inner in _sections(model).items():
+        variable = f"{prefix}__{name.upper()}"
+        yield variable
+        if inner is not None:
+            yield from _environment_names(inner, variable)
+
+
+def unknown_environment_variables(environ: Mapping[str, str] = os.environ) -> list[str]:
+    """A warning for each APP__ variable no setting reads (`APP__PROT`), naming the closest one.
+    A warning, not a refusal: the environment is shared with other programs, whose variables are
+    none of our business."""
+    known = list(_environment_names(Settings))
+    by_lower = {variable.lower(): variable for variable in known}
+    warnings = []
+    for variable in sorted(environ):
+        if variable.upper().startswith("APP__") and variable.upper() not in known:
+            hint = _closest(variable, list(by_lower))
+            warnings.append(f"Warning: {variable} matches no setting and is ignored"
+                            + (f" (did you mean {by_lower[hint]}?)" if hint else "") + ".")
+    return warnings
+
+
 def load_settings(**overrides: Any) -> Settings:
+    _check_files()
     try:
         settings = Settings(**overrides)
     except SettingsError as exc:

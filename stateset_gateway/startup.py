@@ -24,7 +24,9 @@ async def prepare(db: Database, settings: Settings, *, demo: bool) -> list[str]:
         if not status.up_to_date:
             schema_ready = False
             lines.append(f"Warning: {len(status.pending)} migration(s) pending; run `stateset-cli migrate up`.")
-    if demo and await demo_data.is_empty(db):
+    if demo and not schema_ready:
+        lines.append("Demo data skipped: the schema has no tables to hold it until it is migrated.")
+    elif demo and await demo_data.is_empty(db):
         report = await demo_data.seed(db, demo_data.SeedSize(customers=50, products=20, orders=200))
         lines.append(f"Demo data: {report.customers} customers, {report.products} products, "
                      f"{report.orders} orders.")

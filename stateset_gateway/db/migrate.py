@@ -1,4 +1,5 @@
-"""Schema migrations from code: `stateset-cli migrate up|down|status`, `serve`'s auto-migrate, tests.
+"""Schema migrations from code: `stateset-cli migrate up|down|status`, `serve`'s auto-migrate,
+readiness, tests.
 
 Alembic runs on the caller's async connection (`run_sync`), so one code path serves SQLite and
 PostgreSQL and works inside an already-running event loop.
@@ -6,17 +7,25 @@ PostgreSQL and works inside an already-running event loop.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+
+class MigrationError(Exception):
+    """A migration command that cannot run as asked (an unknown revision, nothing to roll back): one
+    line an operator can act on, instead of Alembic's traceback."""
 
 
 def alembic_config(url: str | None = None) -> Config:
@@ -25,6 +34,29 @@ def alembic_config(url: str | None = None) -> Config:
     if url:
         cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return cfg
+
+
+@cache
+def _scripts() -> ScriptDirectory:
+    """The migration scripts, read once: they are code and do not change while the process runs."""
+    return ScriptDirectory.from_config(alembic_config())
+
+
+def revisions() -> list[str]:
+    """Every revision id, oldest first."""
+    return [script.revision for script in reversed(list(_scripts().walk_revisions()))]
+
+
+def pending_after(current: str | None) -> list[str]:
+    """The revisions still to apply, oldest first, on a database at `current` (None: none applied)."""
+    script = _scripts()
+    head = script.get_current_head()
+    if head == current:
+        return []
+    if current is not None and current not in revisions():
+        raise MigrationError(f"The database is at revision {current!r}, which this version does not know "
+                             "(a newer release migrated it?)")
+    return [rev.revision for rev in reversed(list(script.iterate_revisions(head, current)))]
 
 
 @dataclass(frozen=True)
@@ -43,26 +75,61 @@ def _with_connection(cfg: Config, connection: Connection) -> Config:
     return cfg
 
 
-async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
-    async with engine.begin() as conn:
-        await conn.run_sync(lambda c: command.upgrade(_with_connection(alembic_config(), c), revision))
+def _current(connection: Connection) -> str | None:
+    return MigrationContext.configure(connection).get_current_revision()
 
 
-async def downgrade(engine: AsyncEngine, revision: str = "-1") -> None:
+def _run(connection: Connection, step: str, revision: str) -> str | None:
+    """Run Alembic's `upgrade` or `downgrade` to `revision`; the revision reached (None: base)."""
+    if step == "downgrade" and revision != "base" and _current(connection) is None:
+        raise MigrationError("Nothing to roll back: no migration is applied (the database is at base).")
+    try:
+        getattr(command, step)(_with_connection(alembic_config(), connection), revision)
+    except CommandError as exc:
+        reason = str(exc).splitlines()[0].rstrip(".")
+        raise MigrationError(f"Cannot {step} to {revision!r}: {reason}. Known revisions: "
+                             f"{', '.join(revisions())} (also head, base, or a step such as -1).") from None
+    return _current(connection)
+
+
+async def upgrade(engine: AsyncEngine, revision: str = "head") -> str | None:
+    """Apply migrations up to `revision`; returns the revision reached."""
     async with engine.begin() as conn:
-        await conn.run_sync(lambda c: command.downgrade(_with_connection(alembic_config(), c), revision))
+        return await conn.run_sync(_run, "upgrade", revision)
+
+
+async def downgrade(engine: AsyncEngine, revision: str = "-1") -> str | None:
+    """Roll back to `revision`; returns the revision reached (None: base)."""
+    async with engine.begin() as conn:
+        return await conn.run_sync(_run, "downgrade", revision)
 
 
 def _status(connection: Connection) -> MigrationStatus:
-    script = ScriptDirectory.from_config(alembic_config())
-    current = MigrationContext.configure(connection).get_current_revision()
-    head = script.get_current_head()
-    pending = [
-        rev.revision for rev in script.iterate_revisions(head, current)
-    ] if head != current else []
-    return MigrationStatus(current=current, head=head, pending=list(reversed(pending)))
+    current = _current(connection)
+    return MigrationStatus(current=current, head=_scripts().get_current_head(), pending=pending_after(current))
 
 
 async def status(engine: AsyncEngine) -> MigrationStatus:
     async with engine.connect() as conn:
         return await conn.run_sync(_status)
+
+
+class SchemaProbe:
+    """The pending migrations, as readiness asks on every probe.
+
+    A schema at head is trusted for `ttl` seconds, so a steady stream of probes costs a database
+    round trip every few seconds, not one each; a schema behind is looked at again on every probe,
+    so readiness turns ready as soon as `stateset-cli migrate up` has run."""
+
+    def __init__(self, engine: AsyncEngine, ttl: float = 5.0) -> None:
+        self._engine = engine
+        self._ttl = ttl
+        self._up_to_date_until = 0.0
+
+    async def pending(self) -> list[str]:
+        if time.monotonic() < self._up_to_date_until:
+            return []
+        pending = (await status(self._engine)).pending
+        if not pending:
+            self._up_to_date_until = time.monotonic() + self._ttl
+        return pending

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import platform
 import subprocess
@@ -14,9 +15,12 @@ from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from stateset_gateway import __version__, errors
+from stateset_gateway.db.migrate import MigrationError
 from stateset_gateway.rest_compat.errors import error_response
 
 router = APIRouter(tags=["operations"])
+
+PROBE_TIMEOUT = 2.0  # seconds: as long as the database ping may take
 
 
 @cache
@@ -38,13 +42,19 @@ async def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/health/readiness", summary="Readiness: the database (and Redis, when configured) answer")
+@router.get("/health/readiness",
+            summary="Readiness: the database answers with its schema up to date (and Redis, when configured)")
 async def readiness(request: Request) -> Response:
     state = request.app.state
     checks: dict[str, str] = {}
+    pending: list[str] = []
+    schema_error: MigrationError | None = None
     try:
         await state.db.ping()
-        checks["database"] = "ok"
+        pending = await asyncio.wait_for(state.schema.pending(), PROBE_TIMEOUT)
+        checks["database"] = "migrations pending" if pending else "ok"
+    except MigrationError as exc:
+        checks["database"], schema_error = "unknown revision", exc
     except Exception:
         checks["database"] = "unreachable"
     if state.settings.redis_url:
@@ -53,6 +63,14 @@ async def readiness(request: Request) -> Response:
             checks["redis"] = "ok"
         except Exception:
             checks["redis"] = "unreachable"
+    if pending:
+        # Every request would fail on the missing tables or columns: not ready, and say how to fix it.
+        error = errors.ServiceUnavailable(
+            f"Database schema is not up to date: migration(s) {', '.join(pending)} pending; "
+            "run `stateset-cli migrate up`", {"checks": checks, "pending_migrations": pending})
+        return error_response(error, request)
+    if schema_error is not None:
+        return error_response(errors.ServiceUnavailable(str(schema_error), {"checks": checks}), request)
     failed = [name for name, result in checks.items() if result != "ok"]
     if failed:
         error = errors.ServiceUnavailable(f"{', '.join(failed).capitalize()} unreachable", {"checks": checks})

@@ -21,6 +21,7 @@ import httpx
 import pytest
 from sqlalchemy import text
 
+from stateset_gateway import startup
 from stateset_gateway.config import load_settings
 from stateset_gateway.db import migrate
 from stateset_gateway.db.engine import Database
@@ -81,6 +82,28 @@ async def test_migrate_status_up_down_then_seed(fresh_url: str) -> None:
         await db.dispose()
 
 
+def refused_in_one_line(run: subprocess.CompletedProcess[str], *fragments: str) -> None:
+    """Exit 2 and one line on stderr naming what is wrong: no traceback."""
+    assert run.returncode == 2, (run.stdout, run.stderr)
+    assert len(run.stderr.strip().splitlines()) == 1, run.stderr
+    assert run.stderr.startswith("Error: ")
+    for fragment in fragments:
+        assert fragment in run.stderr
+
+
+async def test_migrate_names_the_revision_reached_and_refuses_unreachable_ones(fresh_url: str) -> None:
+    *_, previous, head = migrate.revisions()
+    refused_in_one_line(run_cli("migrate", "down", APP__DATABASE_URL=fresh_url), "Nothing to roll back")
+    refused_in_one_line(run_cli("migrate", "up", "9999", APP__DATABASE_URL=fresh_url), "'9999'", head)
+
+    up = run_cli("migrate", "up", APP__DATABASE_URL=fresh_url)
+    assert up.stdout.strip().endswith(f"database up to {head}."), up.stdout
+    down = run_cli("migrate", "down", "-1", APP__DATABASE_URL=fresh_url)
+    assert down.stdout.strip().endswith(f"database back to {previous}."), (down.stdout, down.stderr)
+    base = run_cli("migrate", "down", "base", APP__DATABASE_URL=fresh_url)
+    assert base.stdout.strip().endswith("database back to base (no migration applied)."), base.stdout
+
+
 async def _assert_seeded(db: Database, *, customers: int, products: int, orders: int) -> None:
     """The counts, every status, and stock that agrees with the orders."""
     async with db.reader() as session:
@@ -133,6 +156,33 @@ async def test_seeding_again_adds_a_second_set_beside_the_first(fresh_url: str) 
         await db.dispose()
 
 
+async def test_seed_after_serve_demo_adds_beside_the_demo_data(fresh_url: str) -> None:
+    """`make run` (serve --demo) and then `stateset-cli seed`: the seed adds its set beside the demo's."""
+    settings = load_settings(database_url=fresh_url, auto_migrate=True)
+    db = Database(settings)
+    try:
+        lines = await startup.prepare(db, settings, demo=True)
+        assert "Demo data: 50 customers, 20 products, 200 orders." in lines
+        seeded = run_cli("seed", "--customers", "20", "--products", "5", "--orders", "50",
+                         APP__DATABASE_URL=fresh_url)
+        assert seeded.returncode == 0, seeded.stderr
+        assert "Seeded 20 customers, 5 products in 3 locations, 50 orders" in seeded.stdout
+        await _assert_seeded(db, customers=70, products=25, orders=250)
+    finally:
+        await db.dispose()
+
+
+async def test_serve_demo_on_a_schema_behind_skips_the_demo_and_says_why(fresh_url: str) -> None:
+    settings = load_settings(database_url=fresh_url, auto_migrate=False)
+    db = Database(settings)
+    try:
+        lines = await startup.prepare(db, settings, demo=True)
+    finally:
+        await db.dispose()
+    assert lines == [f"Warning: {len(migrate.revisions())} migration(s) pending; run `stateset-cli migrate up`.",
+                     "Demo data skipped: the schema has no tables to hold it until it is migrated."]
+
+
 def test_config_show_masks_secrets_and_url_passwords() -> None:
     shown = run_cli(
         "config", "show",
@@ -159,18 +209,55 @@ def test_bad_value_refuses_to_start_naming_the_key() -> None:
     assert "Traceback" not in refused.stderr
 
 
+def test_a_misspelt_key_refuses_to_start_and_a_misspelt_variable_is_named(tmp_path: Path) -> None:
+    (tmp_path / "default.toml").write_text("prot = 8081\n", encoding="utf-8")
+    refused = run_cli("serve", timeout=60, APP_CONFIG_DIR=str(tmp_path))
+    assert refused.returncode == 2
+    assert "unknown key 'prot' (did you mean 'port'?)" in refused.stderr
+    assert "Traceback" not in refused.stderr and "GraphiQL" not in refused.stdout
+
+    warned = run_cli("config", "show", APP__PROT="8081", APP__LOGGING__LEVEL="debug")
+    assert warned.returncode == 0, warned.stderr
+    assert "APP__PROT matches no setting and is ignored (did you mean APP__PORT?)" in warned.stderr
+    assert json.loads(warned.stdout)["logging"]["level"] == "DEBUG"
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
 
 
+def test_serve_on_a_port_in_use_says_so_at_once(tmp_path: Path) -> None:
+    """No banner, nothing migrated, the guide's advice (set APP__PORT), a non-zero exit within seconds."""
+    database = tmp_path / "untouched.db"
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        started = time.monotonic()
+        refused = run_cli("serve", timeout=60, APP__PORT=str(port), APP__DATABASE_URL=f"sqlite:///{database}")
+    assert refused.returncode == 1
+    assert time.monotonic() - started < 15  # the CLI's own start-up, not uvicorn's failure much later
+    assert refused.stdout == ""
+    assert refused.stderr.startswith(f"Error: Address already in use: another process listens on 127.0.0.1:{port}.")
+    assert "Set APP__PORT to a free port" in refused.stderr and "Traceback" not in refused.stderr
+    assert not database.exists()
+
+
 async def test_serve_listens_on_app_port(fresh_url: str) -> None:
     """`serve` on APP__PORT: ready, the documented 404, and the database kind of APP__DATABASE_URL
-    (`postgres://` on PostgreSQL). On SQLite it migrates the new file first."""
+    (`postgres://` on PostgreSQL). On SQLite it migrates the new file first (readiness is 503 on a
+    schema behind, tests/ops/test_readiness_schema.py)."""
     port = _free_port()
     url = fresh_url.replace("postgresql://", "postgres://", 1)
     kind = "sqlite" if url.startswith("sqlite") else "postgresql"
+    if kind == "postgresql":  # auto_migrate is off there: migrated first, as the README says to
+        db = Database(load_settings(database_url=url))
+        try:
+            await migrate.upgrade(db.write_engine)
+        finally:
+            await db.dispose()
     proc = await asyncio.create_subprocess_exec(
         *CLI, "serve", env=cli_env(APP__DATABASE_URL=url, APP__PORT=str(port)),
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,

@@ -6,6 +6,7 @@ has the effect the guide promises, checked on the running engine or app rather t
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +20,7 @@ from stateset_gateway.config import ConfigError, Settings, load_settings
 from stateset_gateway.db.engine import Database
 from stateset_gateway.db.errors import to_domain_error
 from stateset_gateway.errors import ServiceUnavailable
+from stateset_gateway.http.logs import configure_logging
 
 STRONG_SECRET = "k" * 40
 
@@ -303,3 +305,66 @@ def test_default_jwt_secret_refuses_to_start_outside_development(
 def test_default_jwt_secret_is_fine_in_development(config_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("APP_ENV", "development")
     assert load_settings().is_development
+
+
+# --- mistakes an operator makes --------------------------------------------------------------------
+
+
+def test_unknown_keys_and_sections_in_a_file_are_refused_naming_the_closest(config_dir: Path) -> None:
+    write(config_dir / "default.toml", "prot = 8081\n[databse]\nmax_connections = 5\n"
+                                       "[database]\nmax_conections = 3\n[server]\nworkers = 2\n")
+    with pytest.raises(ConfigError) as refused:
+        load_settings()
+    message = str(refused.value)
+    assert str(config_dir / "default.toml") in message
+    assert "unknown key 'prot' (did you mean 'port'?)" in message
+    assert "unknown section [databse] (did you mean [database]?)" in message
+    assert "unknown key 'max_conections' in [database] (did you mean 'max_connections'?)" in message
+    assert "workers" not in message  # a known key is not reported
+
+
+def test_the_environment_file_is_checked_too(config_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write(config_dir / "default.toml", "port = 8081\n")
+    write(config_dir / "staging.toml", "[graphql]\nmax_cots = 10\n")
+    monkeypatch.setenv("APP_ENV", "staging")
+    monkeypatch.setenv("APP__AUTH__JWT_SECRET", STRONG_SECRET)
+    with pytest.raises(ConfigError, match=r"staging.toml: unknown key 'max_cots' in \[graphql\] "
+                                          r"\(did you mean 'max_cost'\?\)"):
+        load_settings()
+
+
+def test_a_file_that_is_not_toml_is_refused_naming_it(config_dir: Path) -> None:
+    write(config_dir / "default.toml", "port = \n")
+    with pytest.raises(ConfigError, match=r"default.toml: not valid TOML: .*line 1"):
+        load_settings()
+
+
+def test_unknown_environment_variables_are_named_with_the_closest(config_dir: Path) -> None:
+    from stateset_gateway.config import unknown_environment_variables
+
+    environ = {"APP__PROT": "8081", "APP__DATABSE__MAX_CONNECTIONS": "5", "APP__PORT": "8082",
+               "APP__DATABASE__MAX_CONNECTIONS": "5", "APP__SERVER__CORS_ORIGINS": "[]", "APP_ENV": "test",
+               "PATH": "/bin"}
+    assert unknown_environment_variables(environ) == [
+        "Warning: APP__DATABSE__MAX_CONNECTIONS matches no setting and is ignored "
+        "(did you mean APP__DATABASE__MAX_CONNECTIONS?).",
+        "Warning: APP__PROT matches no setting and is ignored (did you mean APP__PORT?).",
+    ]
+
+
+@pytest.mark.parametrize("level", ["debug", "Debug", "DEBUG"])
+def test_the_log_level_is_read_in_any_case(config_dir: Path, monkeypatch: pytest.MonkeyPatch, level: str) -> None:
+    monkeypatch.setenv("APP__LOGGING__LEVEL", level)
+    create_app(load_settings())
+    assert logging.getLogger().level == logging.DEBUG
+    write(config_dir / "default.toml", '[logging]\nlevel = "warning"\n')
+    monkeypatch.delenv("APP__LOGGING__LEVEL")
+    create_app(load_settings())
+    assert logging.getLogger().level == logging.WARNING
+    configure_logging()
+
+
+def test_an_unknown_log_level_names_the_levels(config_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("APP__LOGGING__LEVEL", "verbose")
+    with pytest.raises(ConfigError, match="APP__LOGGING__LEVEL.*'DEBUG', 'INFO', 'WARNING' or 'ERROR'"):
+        load_settings()

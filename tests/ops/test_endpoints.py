@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -151,3 +152,36 @@ async def test_a_client_gone_before_its_body_arrived_is_logged_not_treated_as_a_
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
     text = (await client.get("/metrics")).text
     assert 'http_request_duration_seconds_count{method="POST",route="/graphql",status="499"} 1.0' in text
+
+
+async def _streamed(body: bytes) -> AsyncIterator[bytes]:
+    """`body` sent chunked: no Content-Length, in parts of 512 bytes."""
+    for start in range(0, len(body), 512):
+        yield body[start:start + 512]
+
+
+@pytest.mark.parametrize("framing", ["content-length", "chunked"])
+@pytest.mark.parametrize(("method", "path"), [("POST", "/graphql"), ("POST", "/api/v1/customers"),
+                                              ("PUT", "/api/v1/orders/00000000-0000-0000-0000-000000000000")])
+async def test_a_body_over_the_limit_is_413_however_it_is_framed(
+    database_url: str, db: object, framing: str, method: str, path: str
+) -> None:
+    """The same oversized JSON body, declared or streamed, is 413 PAYLOAD_TOO_LARGE on both transports
+    (a body refused half-read is not a parse error)."""
+    from stateset_gateway.app import create_app
+    from stateset_gateway.config import load_settings
+
+    body = b'{"query": "{ __typename }", "padding": "' + b"x" * 4096 + b'"}'
+    app = create_app(load_settings(database_url=database_url, server={"max_body_bytes": 1024}))
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+            response = await client.request(method, path, headers={"Content-Type": "application/json"},
+                                            content=body if framing == "content-length" else _streamed(body))
+    assert response.status_code == 413, response.text
+    if path == "/graphql":
+        (error,) = response.json()["errors"]
+        assert error["extensions"]["code"] == "PAYLOAD_TOO_LARGE" and error["extensions"]["status"] == 413
+    else:
+        error = response.json()["error"]
+        assert (error["code"], error["status"]) == ("PAYLOAD_TOO_LARGE", 413)
+    assert "1024" in error["message"]

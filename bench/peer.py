@@ -335,6 +335,7 @@ def run_peer(opts: Options) -> int:
     except ValueError as exc:
         raise SystemExit(f"--shapes: {exc}") from None
     stamp = datetime.now(UTC)
+    revision = source_revision()  # the code the servers start from, read before they start
     load_before = os.getloadavg()
     if (os.cpu_count() or 1) >= 2:
         AFFINITY.update(server={0}, load={1})
@@ -363,7 +364,7 @@ def run_peer(opts: Options) -> int:
             gateway.stop()
 
     node_version = subprocess.run([node, "--version"], capture_output=True, text=True, check=False).stdout.strip()
-    header = (f"{stamp:%Y-%m-%d %H:%M} UTC; commit {source_revision()}; data: {opts.customers:,} customers, "
+    header = (f"{stamp:%Y-%m-%d %H:%M} UTC; commit {revision}; data: {opts.customers:,} customers, "
               f"{opts.products:,} products, {opts.orders:,} orders, {returns:,} returns; gateway "
               f"({opts.workers} worker(s)) against PostGraphile {installed_version()} on Node "
               f"{node_version.lstrip('v')}, same database; "

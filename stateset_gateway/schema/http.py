@@ -218,11 +218,12 @@ class GraphQLEndpoint:
     def _params(self, request: Request, body: bytes, media: str) -> tuple[str, dict[str, Any] | None, str | None] | Response:
         if request.method != "POST":
             raw: dict[str, Any] = dict(request.query_params)
-            if "variables" in raw:
-                try:
-                    raw["variables"] = orjson.loads(raw["variables"]) if raw["variables"] else None
-                except orjson.JSONDecodeError:
-                    return self._refuse(_bad_request("variables must be a JSON object"), media)
+            for name in ("variables", "extensions"):  # JSON objects, encoded in the query string
+                if name in raw:
+                    try:
+                        raw[name] = orjson.loads(raw[name]) if raw[name] else None
+                    except orjson.JSONDecodeError:
+                        return self._refuse(_bad_request(f"{name} must be a JSON object"), media)
         else:
             content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
             if content_type not in ("application/json", "application/graphql+json", ""):
@@ -236,14 +237,16 @@ class GraphQLEndpoint:
                 return self._refuse(_bad_request("The body must be a JSON object"), media)
         query = raw.get("query")
         variables = raw.get("variables")
-        operation_name = raw.get("operationName") or None
+        operation_name = raw.get("operationName")
         if not isinstance(query, str) or not query.strip():
             return self._refuse(_bad_request("query must be a non-empty string"), media)
         if variables is not None and not isinstance(variables, dict):
             return self._refuse(_bad_request("variables must be a JSON object"), media)
         if operation_name is not None and not isinstance(operation_name, str):
             return self._refuse(_bad_request("operationName must be a string"), media)
-        return query, variables, operation_name
+        if not isinstance(raw.get("extensions", {}), dict | None):
+            return self._refuse(_bad_request("extensions must be a JSON object"), media)
+        return query, variables, operation_name or None
 
     async def _spend(self, identity: str, cost: int, cost_report: dict[str, Any]) -> errors.RateLimitExceeded | None:
         """Charge the operation's cost to its caller's budget (CONTRACT section 6). The budget left is

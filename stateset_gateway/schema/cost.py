@@ -128,7 +128,7 @@ class _Walker:
         if definition is None:
             return _FREE  # __typename, or unknown: validation reports it
         if node.selection_set is None:
-            return _Measure(1 if _waits(definition) else 0, 0)
+            return _Measure(1 if waits_on_database(definition) else 0, 0)
         named = get_named_type(definition.type)
         if not isinstance(named, GraphQLObjectType):
             return _Measure(1, 0)
@@ -138,7 +138,7 @@ class _Walker:
         return _Measure(1 + below.once + multiplier * (below.cost - below.once), below.depth)
 
 
-def _waits(definition: GraphQLField) -> bool:
+def waits_on_database(definition: GraphQLField) -> bool:
     """A leaf whose resolver is a coroutine waits on the database: it costs as much as a relation."""
     strawberry_field = (definition.extensions or {}).get("strawberry-definition")
     resolver = getattr(strawberry_field, "base_resolver", None)

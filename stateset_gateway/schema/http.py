@@ -49,8 +49,8 @@ from stateset_gateway.config import GraphQLSettings
 from stateset_gateway.http.metrics import Metrics
 from stateset_gateway.http.rate_limit import RateLimiter
 from stateset_gateway.http.state import state_of
-from stateset_gateway.schema.context import Context
-from stateset_gateway.schema.cost import Cost, operation_cost
+from stateset_gateway.schema.context import Context, memoized
+from stateset_gateway.schema.cost import Cost, operation_cost, waits_on_database
 from stateset_gateway.schema.errors import GRAPHQL_RESPONSE, error_entry, format_error, media_type
 
 CACHEABLE_QUERY_LENGTH = 20_000
@@ -118,10 +118,25 @@ def use_direct_attribute_resolvers(schema: GraphQLSchema) -> None:
             graphql_field.resolve = _attribute(definition.python_name)
 
 
+def memoize_repeatable_fields(schema: GraphQLSchema) -> None:
+    """Within one request, the root fields of a query and the leaves that wait on the database
+    (a connection's totalCount) answer the same for the same parent and arguments: resolve each
+    once (`context.memoized`), however many aliases ask for it. Mutations run every time."""
+    for graphql_type in schema.type_map.values():
+        if (not isinstance(graphql_type, GraphQLObjectType) or graphql_type.name.startswith("__")
+                or graphql_type is schema.mutation_type):
+            continue
+        for graphql_field in graphql_type.fields.values():
+            if graphql_field.resolve is not None and (graphql_type is schema.query_type
+                                                      or waits_on_database(graphql_field)):
+                graphql_field.resolve = memoized(graphql_field.resolve)
+
+
 class GraphQLEndpoint:
     def __init__(self, schema: GraphQLSchema, limits: GraphQLSettings, metrics: Metrics, *,
                  budget: RateLimiter | None = None, cache_size: int = 1000) -> None:
         use_direct_attribute_resolvers(schema)
+        memoize_repeatable_fields(schema)
         self.schema = schema
         self.metrics = metrics
         self.budget = budget

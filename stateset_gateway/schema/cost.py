@@ -1,10 +1,16 @@
 """Query cost, computed from the document before anything executes (CONTRACT section 6).
 
-Each object field costs 1, scalars cost nothing, and a connection's selection is multiplied by the
-page it asks for (`first`/`last`, else the default page size), so `orders(first: 100) { nodes {
-customer { orders(first: 100) ... } } }` costs what it would load: about 10,000 rows, not 3 fields.
-Nesting depth is bounded too. Operations over either limit are refused as request errors, and the
-cost of every operation is reported in `extensions.cost`.
+Each object field costs 1, and so does a leaf whose resolver waits on the database (a connection's
+`totalCount` is a COUNT, `orderCount` a grouped COUNT); other leaves cost nothing. A connection's
+selection is multiplied by the page it asks for (`first`/`last`, else the default page size), but
+for the leaves it runs once (its `totalCount`), so
+`orders(first: 100) { nodes { customer { orders(first: 100) ... } } }` costs what it would load:
+about 10,000 rows, not 3 fields. Nesting depth is bounded too. Operations over either limit are
+refused as request errors, and the cost of every operation is reported in `extensions.cost`.
+
+The walk is linear in the document's size whatever its shape: each fragment is costed once and its
+cost reused at every spread, so fragments spreading each other twice, thirty levels deep, cost one
+pass over thirty fragments (and report the 2^30 they would expand to), not 2^30 passes.
 """
 
 from __future__ import annotations
@@ -16,12 +22,12 @@ from graphql import (
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
-    GraphQLList,
-    GraphQLNonNull,
+    GraphQLField,
     GraphQLObjectType,
     GraphQLSchema,
     InlineFragmentNode,
     IntValueNode,
+    NamedTypeNode,
     OperationDefinitionNode,
     OperationType,
     SelectionSetNode,
@@ -38,6 +44,20 @@ class Cost:
     depth: int
 
 
+@dataclass(frozen=True)
+class _Measure:
+    """A selection set's cost, the part of it paid once whatever the page (`once`: the leaves that
+    wait on the database, such as a connection's `totalCount`), and the number of selection-set
+    levels it nests, itself included."""
+
+    cost: int
+    depth: int
+    once: int = 0
+
+
+_FREE = _Measure(0, 0)
+
+
 class _Walker:
     def __init__(self, schema: GraphQLSchema, fragments: dict[str, FragmentDefinitionNode],
                  variables: dict[str, Any], default_page: int) -> None:
@@ -45,7 +65,8 @@ class _Walker:
         self.fragments = fragments
         self.variables = variables
         self.default_page = default_page
-        self.depth = 0
+        self.measured: dict[str, _Measure] = {}
+        self.measuring: set[str] = set()
 
     def _page_size(self, field: FieldNode, parent: GraphQLObjectType) -> int | None:
         definition = parent.fields.get(field.name.value)
@@ -63,42 +84,65 @@ class _Walker:
                     return given
         return self.default_page
 
-    def selection(self, selection_set: SelectionSetNode | None, parent: GraphQLObjectType, depth: int,
-                  seen: frozenset[str] = frozenset()) -> int:
+    def _condition(self, type_condition: NamedTypeNode | None, parent: GraphQLObjectType) -> GraphQLObjectType:
+        on = self.schema.get_type(type_condition.name.value) if type_condition else parent
+        return on if isinstance(on, GraphQLObjectType) else parent
+
+    def fragment(self, name: str, parent: GraphQLObjectType) -> _Measure:
+        """A fragment's measure, computed at its first spread and reused at every other one."""
+        measured = self.measured.get(name)
+        if measured is not None:
+            return measured
+        fragment = self.fragments.get(name)
+        if fragment is None or name in self.measuring:  # unknown or cyclic: validation reports it
+            return _FREE
+        self.measuring.add(name)
+        measured = self.measured[name] = self.selection(fragment.selection_set,
+                                                        self._condition(fragment.type_condition, parent))
+        self.measuring.discard(name)
+        return measured
+
+    def selection(self, selection_set: SelectionSetNode | None, parent: GraphQLObjectType) -> _Measure:
         if selection_set is None:
-            return 0
-        self.depth = max(self.depth, depth)
-        total = 0
+            return _FREE
+        cost, below, once = 0, 0, 0
         for node in selection_set.selections:
             if isinstance(node, FieldNode):
-                total += self.field(node, parent, depth)
-            elif isinstance(node, InlineFragmentNode):
-                on = self.schema.get_type(node.type_condition.name.value) if node.type_condition else parent
-                total += self.selection(node.selection_set, on if isinstance(on, GraphQLObjectType) else parent,
-                                        depth, seen)
+                part = self.field(node, parent)
+                cost, below = cost + part.cost, max(below, part.depth)
+                once += part.cost if node.selection_set is None else 0
+                continue
+            if isinstance(node, InlineFragmentNode):
+                part = self.selection(node.selection_set, self._condition(node.type_condition, parent))
             elif isinstance(node, FragmentSpreadNode):
-                name = node.name.value
-                fragment = self.fragments.get(name)
-                if fragment is None or name in seen:  # unknown or cyclic: validation reports it
-                    continue
-                on = self.schema.get_type(fragment.type_condition.name.value)
-                total += self.selection(fragment.selection_set, on if isinstance(on, GraphQLObjectType) else parent,
-                                        depth, seen | {name})
-        return total
+                part = self.fragment(node.name.value, parent)
+            else:
+                continue
+            # a fragment's selection sits at this level: its own level is this one
+            cost, below, once = cost + part.cost, max(below, part.depth - 1), once + part.once
+        return _Measure(cost, below + 1, once)
 
-    def field(self, node: FieldNode, parent: GraphQLObjectType, depth: int) -> int:
+    def field(self, node: FieldNode, parent: GraphQLObjectType) -> _Measure:
+        """The field's cost, and the levels of selection below it."""
         definition = parent.fields.get(node.name.value)
-        if definition is None or node.selection_set is None:
-            return 0  # scalars, enums and __typename are free
-        field_type = definition.type
-        while isinstance(field_type, (GraphQLNonNull, GraphQLList)):
-            field_type = field_type.of_type
-        named = get_named_type(field_type)
+        if definition is None:
+            return _FREE  # __typename, or unknown: validation reports it
+        if node.selection_set is None:
+            return _Measure(1 if waits_on_database(definition) else 0, 0)
+        named = get_named_type(definition.type)
         if not isinstance(named, GraphQLObjectType):
-            return 1
+            return _Measure(1, 0)
         page = self._page_size(node, parent)
         multiplier = max(page, 1) if page is not None else 1
-        return 1 + multiplier * self.selection(node.selection_set, named, depth + 1)
+        below = self.selection(node.selection_set, named)
+        return _Measure(1 + below.once + multiplier * (below.cost - below.once), below.depth)
+
+
+def waits_on_database(definition: GraphQLField) -> bool:
+    """A leaf whose resolver is a coroutine waits on the database: it costs as much as a relation."""
+    strawberry_field = (definition.extensions or {}).get("strawberry-definition")
+    resolver = getattr(strawberry_field, "base_resolver", None)
+    return resolver is not None and resolver.is_async
 
 
 def operation_cost(schema: GraphQLSchema, document: Any, operation: OperationDefinitionNode,
@@ -107,6 +151,5 @@ def operation_cost(schema: GraphQLSchema, document: Any, operation: OperationDef
     root = schema.mutation_type if operation.operation == OperationType.MUTATION else schema.query_type
     if root is None:
         return Cost(0, 0)
-    walker = _Walker(schema, fragments, variables or {}, default_page)
-    cost = walker.selection(operation.selection_set, root, 1)
-    return Cost(cost=cost, depth=walker.depth)
+    measure = _Walker(schema, fragments, variables or {}, default_page).selection(operation.selection_set, root)
+    return Cost(cost=measure.cost, depth=measure.depth)

@@ -41,10 +41,11 @@ def error_entry(domain: errors.DomainError, request_id: str | None) -> dict[str,
 
 
 def format_error(error: GraphQLError, request_id: str | None) -> dict[str, Any]:
-    """One entry of `errors` for what graphql-core reports: a request error (parse, validation,
-    variables) when it has no original exception, else whatever a resolver raised."""
+    """One entry of `errors` for what graphql-core reports. An error with no path was raised before
+    any field ran: the request itself is wrong (parse, validation, a variable that cannot be coerced,
+    whatever its scalar's parser raised). An error on a path is whatever that field's resolver raised."""
     original = error.original_error
-    if original is None:  # the request itself is wrong
+    if original is None or error.path is None:
         formatted: dict[str, Any] = {"message": error.message}
         extensions: dict[str, Any] = {"code": errors.ErrorCode.VALIDATION_ERROR.value, "status": 400}
     else:

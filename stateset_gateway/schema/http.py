@@ -49,8 +49,8 @@ from stateset_gateway.config import GraphQLSettings
 from stateset_gateway.http.metrics import Metrics
 from stateset_gateway.http.rate_limit import RateLimiter
 from stateset_gateway.http.state import state_of
-from stateset_gateway.schema.context import Context
-from stateset_gateway.schema.cost import Cost, operation_cost
+from stateset_gateway.schema.context import Context, memoized
+from stateset_gateway.schema.cost import Cost, operation_cost, waits_on_database
 from stateset_gateway.schema.errors import GRAPHQL_RESPONSE, error_entry, format_error, media_type
 from stateset_gateway.schema.execution import PlannedExecutor
 
@@ -119,10 +119,25 @@ def use_direct_attribute_resolvers(schema: GraphQLSchema) -> None:
             graphql_field.resolve = _attribute(definition.python_name)
 
 
+def memoize_repeatable_fields(schema: GraphQLSchema) -> None:
+    """Within one request, the root fields of a query and the leaves that wait on the database
+    (a connection's totalCount) answer the same for the same parent and arguments: resolve each
+    once (`context.memoized`), however many aliases ask for it. Mutations run every time."""
+    for graphql_type in schema.type_map.values():
+        if (not isinstance(graphql_type, GraphQLObjectType) or graphql_type.name.startswith("__")
+                or graphql_type is schema.mutation_type):
+            continue
+        for graphql_field in graphql_type.fields.values():
+            if graphql_field.resolve is not None and (graphql_type is schema.query_type
+                                                      or waits_on_database(graphql_field)):
+                graphql_field.resolve = memoized(graphql_field.resolve)
+
+
 class GraphQLEndpoint:
     def __init__(self, schema: GraphQLSchema, limits: GraphQLSettings, metrics: Metrics, *,
                  budget: RateLimiter | None = None, cache_size: int = 1000) -> None:
         use_direct_attribute_resolvers(schema)
+        memoize_repeatable_fields(schema)
         self.schema = schema
         self.metrics = metrics
         self.budget = budget
@@ -222,11 +237,12 @@ class GraphQLEndpoint:
     def _params(self, request: Request, body: bytes, media: str) -> tuple[str, dict[str, Any] | None, str | None] | Response:
         if request.method != "POST":
             raw: dict[str, Any] = dict(request.query_params)
-            if "variables" in raw:
-                try:
-                    raw["variables"] = orjson.loads(raw["variables"]) if raw["variables"] else None
-                except orjson.JSONDecodeError:
-                    return self._refuse(_bad_request("variables must be a JSON object"), media)
+            for name in ("variables", "extensions"):  # JSON objects, encoded in the query string
+                if name in raw:
+                    try:
+                        raw[name] = orjson.loads(raw[name]) if raw[name] else None
+                    except orjson.JSONDecodeError:
+                        return self._refuse(_bad_request(f"{name} must be a JSON object"), media)
         else:
             content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
             if content_type not in ("application/json", "application/graphql+json", ""):
@@ -240,14 +256,16 @@ class GraphQLEndpoint:
                 return self._refuse(_bad_request("The body must be a JSON object"), media)
         query = raw.get("query")
         variables = raw.get("variables")
-        operation_name = raw.get("operationName") or None
+        operation_name = raw.get("operationName")
         if not isinstance(query, str) or not query.strip():
             return self._refuse(_bad_request("query must be a non-empty string"), media)
         if variables is not None and not isinstance(variables, dict):
             return self._refuse(_bad_request("variables must be a JSON object"), media)
         if operation_name is not None and not isinstance(operation_name, str):
             return self._refuse(_bad_request("operationName must be a string"), media)
-        return query, variables, operation_name
+        if not isinstance(raw.get("extensions", {}), dict | None):
+            return self._refuse(_bad_request("extensions must be a JSON object"), media)
+        return query, variables, operation_name or None
 
     async def _spend(self, identity: str, cost: int, cost_report: dict[str, Any]) -> errors.RateLimitExceeded | None:
         """Charge the operation's cost to its caller's budget (CONTRACT section 6). The budget left is

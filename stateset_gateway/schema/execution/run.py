@@ -284,14 +284,16 @@ class Run:
         wanted: dict[BatchLoad, dict[Any, None]] = {}
         jobs: list[Awaitable[None]] = []
         followed: list[tuple[FieldPlan, dict[Any, None]]] = []
+        counting: set[int] = set()  # a connection asked for by several aliases is counted once
         for field_plan, rows in pending:
             if field_plan.kind is Kind.TOTAL:
                 for connection in rows:
                     counted = self._counted.get(id(connection))
-                    if counted is None:
-                        jobs.append(self._count(connection))
-                    else:
+                    if counted is not None:
                         self._want(wanted, *counted)
+                    elif id(connection) not in counting and id(connection) not in self._totals:
+                        counting.add(id(connection))
+                        jobs.append(self._count(connection))
                 continue
             relation = field_plan.relation
             assert relation is not None

@@ -71,4 +71,5 @@ def memoized(resolve: GraphQLFieldResolver) -> GraphQLFieldResolver:
             hit = memo[key] = (source, asyncio.ensure_future(answer) if is_awaitable(answer) else answer)
         return hit[1]
 
+    run.memoized = True  # type: ignore[attr-defined]
     return run

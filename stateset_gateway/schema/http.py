@@ -122,15 +122,17 @@ def use_direct_attribute_resolvers(schema: GraphQLSchema) -> None:
 def memoize_repeatable_fields(schema: GraphQLSchema) -> None:
     """Within one request, the root fields of a query and the leaves that wait on the database
     (a connection's totalCount) answer the same for the same parent and arguments: resolve each
-    once (`context.memoized`), however many aliases ask for it. Mutations run every time."""
+    once (`context.memoized`), however many aliases ask for it. Mutations run every time. Every app
+    built in the process shares the schema, so a field is wrapped once, whichever app comes first."""
     for graphql_type in schema.type_map.values():
         if (not isinstance(graphql_type, GraphQLObjectType) or graphql_type.name.startswith("__")
                 or graphql_type is schema.mutation_type):
             continue
         for graphql_field in graphql_type.fields.values():
-            if graphql_field.resolve is not None and (graphql_type is schema.query_type
-                                                      or waits_on_database(graphql_field)):
-                graphql_field.resolve = memoized(graphql_field.resolve)
+            resolve = graphql_field.resolve
+            if resolve is not None and not getattr(resolve, "memoized", False) and (
+                    graphql_type is schema.query_type or waits_on_database(graphql_field)):
+                graphql_field.resolve = memoized(resolve)
 
 
 class GraphQLEndpoint:

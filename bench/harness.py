@@ -389,12 +389,16 @@ class Server:
                 raise RuntimeError(f"{self.name} exited with {self.proc.returncode}; see {self.log}:\n"
                                    + self.log.read_text()[-3000:])
             try:
-                if httpx.get(f"http://127.0.0.1:{self.port}{self.health}", timeout=2).status_code == 200:
+                if self.answers():
                     return
             except httpx.HTTPError:
                 pass
             time.sleep(0.25)
         raise RuntimeError(f"{self.name} did not answer {self.health} within {timeout:.0f}s; see {self.log}")
+
+    def answers(self) -> bool:
+        """Whether the server is ready: its health route answers 200."""
+        return httpx.get(f"http://127.0.0.1:{self.port}{self.health}", timeout=2).status_code == 200
 
     @property
     def pids(self) -> list[int]:

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from redis.asyncio import Redis
 
 from stateset_gateway import __version__
+from stateset_gateway.caches import cache_for
 from stateset_gateway.config import Settings, load_settings
 from stateset_gateway.db.engine import Database
 from stateset_gateway.db.migrate import SchemaProbe
@@ -80,6 +81,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(rest_api.build_router())
     budget = (None if settings.graphql.cost_budget == "off"
               else RateLimiter(settings, settings.graphql.cost_budget, purpose="cost"))
-    graphql = GraphQLEndpoint(build_schema()._schema, settings.graphql, app.state.metrics, budget=budget)
+    graphql = GraphQLEndpoint(build_schema()._schema, settings.graphql, app.state.metrics, budget=budget,
+                              documents=cache_for(settings, "documents"), plans=cache_for(settings, "plans"))
+    app.state.graphql = graphql
     pipeline.install(app, settings, app.state.metrics, graphql)
     return app

@@ -16,7 +16,6 @@ Every error it answers is a domain error rendered by `schema.errors`, as the HTT
 from __future__ import annotations
 
 import uuid
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -45,6 +44,7 @@ from starlette.responses import HTMLResponse, Response
 from strawberry.http.ides import get_graphql_ide_html
 
 from stateset_gateway import errors
+from stateset_gateway.caches import SizedLRU, document_bytes
 from stateset_gateway.config import GraphQLSettings
 from stateset_gateway.http.metrics import Metrics
 from stateset_gateway.http.rate_limit import RateLimiter
@@ -64,25 +64,6 @@ class _Prepared:
 
     document: DocumentNode
     fixed_costs: dict[str | None, Cost] = field(default_factory=dict)
-
-
-class _LRU:
-    """A small bounded cache: query text -> prepared document."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self.data: OrderedDict[str, _Prepared] = OrderedDict()
-
-    def get(self, key: str) -> _Prepared | None:
-        hit = self.data.get(key)
-        if hit is not None:
-            self.data.move_to_end(key)
-        return hit
-
-    def put(self, key: str, value: _Prepared) -> None:
-        self.data[key] = value
-        if len(self.data) > self.size:
-            self.data.popitem(last=False)
 
 
 # Values graphql-core sees on every field that are never awaitable. Its own check probes
@@ -137,7 +118,8 @@ def memoize_repeatable_fields(schema: GraphQLSchema) -> None:
 
 class GraphQLEndpoint:
     def __init__(self, schema: GraphQLSchema, limits: GraphQLSettings, metrics: Metrics, *,
-                 budget: RateLimiter | None = None, cache_size: int = 1000) -> None:
+                 budget: RateLimiter | None = None, documents: SizedLRU[str, _Prepared],
+                 plans: SizedLRU[Any, Any]) -> None:
         use_direct_attribute_resolvers(schema)
         memoize_repeatable_fields(schema)
         self.schema = schema
@@ -145,8 +127,8 @@ class GraphQLEndpoint:
         self.budget = budget
         self.limits = limits
         self.graphiql = limits.graphiql
-        self.documents = _LRU(cache_size)
-        self.planned = PlannedExecutor(schema, cache_size) if limits.executor == "planned" else None
+        self.documents = documents
+        self.planned = PlannedExecutor(schema, plans) if limits.executor == "planned" else None
 
     def _prepare(self, query: str) -> tuple[_Prepared | None, list[GraphQLError]]:
         """Parse and validate once per query text. Only valid, modest documents are kept, so callers
@@ -163,7 +145,7 @@ class GraphQLEndpoint:
             return None, problems
         prepared = _Prepared(document)
         if len(query) <= CACHEABLE_QUERY_LENGTH:
-            self.documents.put(query, prepared)
+            self.documents.put(query, prepared, document_bytes(query))
         return prepared, []
 
     def _cost(self, prepared: _Prepared, operation: OperationDefinitionNode, operation_name: str | None,

@@ -15,6 +15,7 @@ from graphql import GraphQLObjectType, GraphQLSchema, get_named_type, is_leaf_ty
 from graphql.execution import Executor
 from graphql.execution.values import get_variable_values
 
+from stateset_gateway.caches import MB, SizedLRU
 from stateset_gateway.schema.execution import PlannedExecutor
 from stateset_gateway.schema.execution.plan import PlanCache, plan_operation, refusal
 from stateset_gateway.schema.execution.tree import Plan
@@ -101,7 +102,7 @@ def test_introspection_runs_through_graphql_core() -> None:
 
 
 def test_a_plan_is_made_once_per_document_and_directive_values() -> None:
-    schema, cache = _schema(), PlanCache(10)
+    schema, cache = _schema(), PlanCache(SizedLRU(MB))
     document = parse("query($more: Boolean!) {"
                      " orders { nodes { id customer @include(if: $more) { email } } } }")
 

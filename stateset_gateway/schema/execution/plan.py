@@ -26,7 +26,6 @@ graphql-core does; the fast build (compile.py), for answers without errors, one 
 from __future__ import annotations
 
 import operator
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -55,6 +54,7 @@ from graphql.execution.values import VariableValues
 from graphql.language import Visitor
 from graphql.pyutils import Path, is_iterable
 
+from stateset_gateway.caches import SizedLRU, document_bytes
 from stateset_gateway.schema.common import Connection
 from stateset_gateway.schema.execution.compile import fast_builder
 from stateset_gateway.schema.execution.serialize import serializer
@@ -380,40 +380,37 @@ class ParsedDocument:
 
 
 class PlanCache:
-    """Plans by (document, operation, values of the @skip / @include variables), bounded (LRU).
+    """Parsed documents and plans by (document, operation, values of the @skip / @include
+    variables), in one bounded cache (`[cache] max_size_mb`'s share for plans).
 
     Documents are keyed by identity (the endpoint keeps one parsed document per query text); each
     entry holds its document, so an id is never mistaken for a later document's."""
 
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._documents: OrderedDict[int, tuple[DocumentNode, ParsedDocument | None]] = OrderedDict()
-        self._plans: OrderedDict[tuple[Any, ...], tuple[DocumentNode, Plan | None]] = OrderedDict()
+    def __init__(self, entries: SizedLRU[Any, Any]) -> None:
+        self._entries = entries
 
     def document(self, document: DocumentNode) -> ParsedDocument | None:
-        hit = self._documents.get(id(document))
+        key = id(document)
+        hit = self._entries.get(key)
         if hit is not None and hit[0] is document:
-            self._documents.move_to_end(id(document))
             return hit[1]
         parsed = ParsedDocument.of(document)
-        _put(self._documents, id(document), (document, parsed), self.size)
+        self._entries.put(key, (document, parsed), _size(document))
         return parsed
 
     def plan(self, schema: GraphQLSchema, parsed: ParsedDocument, operation: OperationDefinitionNode,
              variables: VariableValues) -> Plan | None:
         document, coerced = parsed.document, variables.coerced
         key = (id(document), id(operation), *(coerced.get(name) for name in parsed.directive_variables))
-        hit = self._plans.get(key)
+        hit = self._entries.get(key)
         if hit is not None and hit[0] is document:
-            self._plans.move_to_end(key)
             return hit[1]
         plan = plan_operation(schema, parsed.fragments, variables, operation)
-        _put(self._plans, key, (document, plan), self.size)
+        self._entries.put(key, (document, plan), _size(document))
         return plan
 
 
-def _put(cache: OrderedDict[Any, Any], key: Any, value: Any, size: int) -> None:
-    cache[key] = value
-    cache.move_to_end(key)
-    if len(cache) > size:
-        cache.popitem(last=False)
+def _size(document: DocumentNode) -> int:
+    """A plan is about as large as the document it was made from."""
+    source = document.loc.source.body if document.loc is not None else ""
+    return document_bytes(source)

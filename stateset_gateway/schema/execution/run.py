@@ -39,6 +39,7 @@ from graphql.type.definition import GraphQLResolveInfoHelpers
 from stateset_gateway.http.authentication import authorize
 from stateset_gateway.schema.common import Connection, page_limits
 from stateset_gateway.schema.context import BatchLoad, Context
+from stateset_gateway.caches import SizedLRU
 from stateset_gateway.schema.execution.plan import ParsedDocument, PlanCache
 from stateset_gateway.schema.execution.tree import FieldPlan, Kind, ObjectPlan, Plan
 
@@ -72,9 +73,9 @@ ASYNC_HELPERS = GraphQLResolveInfoHelpers(gather=_gather, track=_track)
 class PlannedExecutor:
     """Runs an operation from its plan; answers None when it has none (the caller uses graphql-core)."""
 
-    def __init__(self, schema: GraphQLSchema, cache_size: int = 1000) -> None:
+    def __init__(self, schema: GraphQLSchema, plans: SizedLRU[Any, Any]) -> None:
         self.schema = schema
-        self.plans = PlanCache(cache_size)
+        self.plans = PlanCache(plans)
 
     async def execute(self, document: DocumentNode, context: Context, variables: dict[str, Any] | None,
                       operation_name: str | None) -> ExecutionResult | None:

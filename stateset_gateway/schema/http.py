@@ -34,7 +34,6 @@ from graphql import (
     OperationType,
     execute,
     parse,
-    validate,
 )
 from graphql.pyutils import is_awaitable as _graphql_is_awaitable
 from graphql.utilities import get_operation_ast
@@ -53,6 +52,7 @@ from stateset_gateway.schema.context import Context, memoized
 from stateset_gateway.schema.cost import Cost, operation_cost, waits_on_database
 from stateset_gateway.schema.errors import GRAPHQL_RESPONSE, error_entry, format_error, media_type
 from stateset_gateway.schema.execution import PlannedExecutor
+from stateset_gateway.schema.validation import validate_document
 
 CACHEABLE_QUERY_LENGTH = 20_000
 
@@ -140,7 +140,7 @@ class GraphQLEndpoint:
             document = parse(query, max_tokens=self.limits.max_tokens)
         except GraphQLError as exc:
             return None, [exc]
-        problems = list(validate(self.schema, document))
+        problems = validate_document(self.schema, document)
         if problems:
             return None, problems
         prepared = _Prepared(document)

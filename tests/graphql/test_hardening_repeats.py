@@ -35,15 +35,15 @@ async def test_aliases_of_one_root_field_run_its_queries_once(gql: GraphQLClient
     assert different["data"] == {"a": {"totalCount": 0}, "b": {"totalCount": 0}}
 
 
-async def test_a_thousand_aliases_of_me_resolve_it_once(gql: GraphQLClient, sql: StatementLog) -> None:
-    aliased = "{ " + " ".join(f"m{i}: me {{ __typename permissions }}" for i in range(1000)) + " }"
+async def test_hundreds_of_aliases_of_me_resolve_it_once(gql: GraphQLClient, sql: StatementLog) -> None:
+    aliased = "{ " + " ".join(f"m{i}: me {{ __typename permissions }}" for i in range(450)) + " }"  # < max_tokens
     await gql.post("{ me { __typename } }")
     with sql.recording() as single:
         await gql.post("{ me { __typename permissions } }")
     with sql.recording() as statements:
         body = (await gql.post(aliased)).json()
-    assert body["data"]["m999"] == body["data"]["m0"]
-    assert len(body["data"]) == 1000
+    assert body["data"]["m449"] == body["data"]["m0"]
+    assert len(body["data"]) == 450
     assert len(statements) == len(single)
 
 

@@ -82,7 +82,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     budget = (None if settings.graphql.cost_budget == "off"
               else RateLimiter(settings, settings.graphql.cost_budget, purpose="cost"))
     graphql = GraphQLEndpoint(build_schema()._schema, settings.graphql, app.state.metrics, budget=budget,
-                              documents=cache_for(settings, "documents"), plans=cache_for(settings, "plans"))
+                              documents=cache_for(settings, "documents"), plans=cache_for(settings, "plans"),
+                              persisted=cache_for(settings, "persisted_queries"))
     app.state.graphql = graphql
     pipeline.install(app, settings, app.state.metrics, graphql)
     return app

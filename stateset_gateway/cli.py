@@ -42,6 +42,8 @@ auth_app.add_typer(api_keys_app, name="api-keys")
 auth_app.add_typer(users_app, name="users")
 app.add_typer(auth_app, name="auth")
 app.add_typer(schema_app, name="schema")
+graphql_app = typer.Typer(help="GraphQL documents: the trusted documents manifest.", no_args_is_help=True)
+app.add_typer(graphql_app, name="graphql")
 
 
 def _settings() -> Settings:
@@ -140,6 +142,49 @@ def schema_print() -> None:
     from stateset_gateway.schema.schema import sdl
 
     typer.echo(sdl(), nl=False)
+
+
+@graphql_app.command("trust")
+def graphql_trust(
+    files: Annotated[list[str], typer.Argument(help="Files of GraphQL documents (one document each, its fragments included).")],
+    manifest: Annotated[str | None, typer.Option(help="The manifest (default: [graphql] trusted_documents).")] = None,
+) -> None:
+    """Add documents to the trusted documents manifest, keyed by their SHA-256 (made when missing)."""
+    from pathlib import Path
+
+    from graphql import GraphQLError, parse
+
+    from stateset_gateway.schema.persisted import sha256_hex, trust
+    from stateset_gateway.schema.schema import build_schema
+    from stateset_gateway.schema.validation import validate_document
+
+    target = manifest or _settings().graphql.trusted_documents
+    if not target:
+        typer.echo("Error: no manifest: pass --manifest or set [graphql] trusted_documents "
+                   "(APP__GRAPHQL__TRUSTED_DOCUMENTS)", err=True)
+        raise typer.Exit(2)
+    schema, texts = build_schema()._schema, []
+    for name in files:
+        try:
+            text = Path(name).read_text(encoding="utf-8")
+            problems = validate_document(schema, parse(text))
+        except (OSError, UnicodeDecodeError) as exc:
+            typer.echo(f"Error: {name}: {exc}", err=True)
+            raise typer.Exit(2) from None
+        except GraphQLError as exc:
+            problems = [exc]
+        if problems:
+            typer.echo(f"Error: {name} is not a valid document for this schema: {problems[0].message}", err=True)
+            raise typer.Exit(2)
+        texts.append(text)
+    try:
+        added = trust(target, texts)
+    except (ValueError, OSError) as exc:
+        typer.echo(f"Error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    for name, text in zip(files, texts, strict=True):
+        typer.echo(f"{name}: sha256:{sha256_hex(text.strip())}")
+    typer.echo(f"{len(added)} added to {target}, {len(texts) - len(added)} already trusted.")
 
 
 def _permissions_or_exit(raw: str) -> list[str]:

@@ -134,6 +134,8 @@ class GraphQLSettings(BaseModel):
     max_tokens: int = Field(3_000, ge=100, description="Refuse documents with more lexical tokens.")
     cost_budget: str = Field("250000/minute", description="Query cost each client may spend per window, or off.")
     executor: Literal["planned", "reference"] = Field("planned", description="or reference: graphql-core.")
+    trusted_documents: str | None = Field(None, description="A persisted documents manifest: only its operations run.")
+    get_max_age: int = Field(0, ge=0, le=86_400, description="Seconds a browser may keep a GET query's answer; 0: none.")
 
     @field_validator("cost_budget")
     @classmethod

@@ -8,6 +8,10 @@ every request with the same query text, which removes most of the per-request fl
 - `Accept: application/graphql-response+json`: request errors (parse, validation, variables)
   answer 400; with `application/json` (or no Accept) they answer 200, as legacy clients expect.
 - A browser's GET (`Accept: text/html`) without a query gets GraphiQL.
+- A request may name its document instead of sending it (`schema.persisted`: automatic persisted
+  queries, trusted documents). Every answer to a GET operation is personal (computed for the caller's
+  credentials) and live: `Cache-Control: no-store`, or `private, max-age=[graphql] get_max_age` with
+  `Vary` on the credentials for a successful query when the operator allows browsers to keep them.
 
 Every error it answers is a domain error rendered by `schema.errors`, as the HTTP pipeline's are.
 `http.graphql_route` hands it the requests for /graphql.
@@ -44,7 +48,7 @@ from strawberry.http.ides import get_graphql_ide_html
 
 from stateset_gateway import errors
 from stateset_gateway.caches import SizedLRU, document_bytes
-from stateset_gateway.config import GraphQLSettings
+from stateset_gateway.config import ConfigError, GraphQLSettings
 from stateset_gateway.http.metrics import Metrics
 from stateset_gateway.http.rate_limit import RateLimiter
 from stateset_gateway.http.state import state_of
@@ -52,9 +56,19 @@ from stateset_gateway.schema.context import Context, memoized
 from stateset_gateway.schema.cost import Cost, operation_cost, waits_on_database
 from stateset_gateway.schema.errors import GRAPHQL_RESPONSE, error_entry, format_error, media_type
 from stateset_gateway.schema.execution import PlannedExecutor
+from stateset_gateway.schema.persisted import (
+    Named,
+    PersistedQueries,
+    PersistedQueryNotFound,
+    TrustedDocuments,
+    UntrustedDocument,
+    named_document,
+)
 from stateset_gateway.schema.validation import validate_document
 
 CACHEABLE_QUERY_LENGTH = 20_000
+OPERATION_PARAMETERS = ("query", "extensions", "documentId")
+CREDENTIAL_HEADERS = "Accept, Authorization, X-API-Key"
 
 
 @dataclass(slots=True)
@@ -119,7 +133,7 @@ def memoize_repeatable_fields(schema: GraphQLSchema) -> None:
 class GraphQLEndpoint:
     def __init__(self, schema: GraphQLSchema, limits: GraphQLSettings, metrics: Metrics, *,
                  budget: RateLimiter | None = None, documents: SizedLRU[str, _Prepared],
-                 plans: SizedLRU[Any, Any]) -> None:
+                 plans: SizedLRU[Any, Any], persisted: SizedLRU[str, str] | None = None) -> None:
         use_direct_attribute_resolvers(schema)
         memoize_repeatable_fields(schema)
         self.schema = schema
@@ -129,6 +143,13 @@ class GraphQLEndpoint:
         self.graphiql = limits.graphiql
         self.documents = documents
         self.planned = PlannedExecutor(schema, plans) if limits.executor == "planned" else None
+        self.persisted = PersistedQueries(persisted if persisted is not None else SizedLRU(0), CACHEABLE_QUERY_LENGTH)
+        self.trusted: TrustedDocuments | None = None
+        if limits.trusted_documents:
+            try:
+                self.trusted = TrustedDocuments.load(limits.trusted_documents)
+            except ValueError as exc:
+                raise ConfigError(f"[graphql] trusted_documents (APP__GRAPHQL__TRUSTED_DOCUMENTS): {exc}") from None
 
     def _prepare(self, query: str) -> tuple[_Prepared | None, list[GraphQLError]]:
         """Parse and validate once per query text. Only valid, modest documents are kept, so callers
@@ -159,21 +180,53 @@ class GraphQLEndpoint:
                                                                          None, page)
         return cost
 
+    async def _document_text(self, request: Request, named: Named) -> str:
+        """The text of the document the request names: its own, the trusted manifest's, or the one
+        registered under its hash. Raises what refuses it."""
+        if self.trusted is not None:
+            text = self.trusted.get(named.id) if named.id is not None else None
+            if text is not None:
+                return text
+            if named.text is not None and self.trusted.trusts(named.text):
+                return named.text
+            if named.apq and named.text is None:
+                raise PersistedQueryNotFound(details={"sha256Hash": named.id})
+            raise UntrustedDocument(details={"documentId": named.id} if named.id else None)
+        if named.text is not None:
+            return named.text
+        assert named.id is not None
+        text = await self.persisted.get(request.app.state.redis, named.id)
+        if text is None:
+            raise PersistedQueryNotFound(details={"sha256Hash": named.id})
+        return text
+
     async def __call__(self, request: Request, body: bytes = b"") -> Response:
         accept = request.headers.get("accept", "")
         media = media_type(accept)
-        if request.method in ("GET", "HEAD") and "query" not in request.query_params:
+        if request.method in ("GET", "HEAD") and not any(p in request.query_params for p in OPERATION_PARAMETERS):
             if self.graphiql and "text/html" in accept:
                 return HTMLResponse(get_graphql_ide_html())
             return self._refuse(_bad_request("Missing query: pass ?query= or POST a JSON body"), media)
+        response = await self._answer(request, body, media)
+        if request.method != "POST":
+            response.headers.setdefault("cache-control", "no-store")
+        return response
+
+    async def _answer(self, request: Request, body: bytes, media: str) -> Response:
         params = self._params(request, body, media)
         if isinstance(params, Response):
             return params
-        query, variables, operation_name = params
+        named, variables, operation_name = params
+        try:
+            query = await self._document_text(request, named)
+        except errors.DomainError as exc:  # a request error: legacy clients get 200 (on a miss, they resend the text)
+            return self._refuse(exc, media, status=exc.status if media == GRAPHQL_RESPONSE else 200)
 
         prepared, problems = self._prepare(query)
         if prepared is None:
             return self._errors(problems, media)
+        if named.apq and named.text is not None and self.trusted is None:
+            await self.persisted.put(request.app.state.redis, named.id or "", query)
         document = prepared.document
         operation = get_operation_ast(document, operation_name)
         if operation is None:
@@ -216,9 +269,12 @@ class GraphQLEndpoint:
             body["data"] = result.data
         body["extensions"] = {"cost": cost_report}
         status = 400 if is_request_error and media == GRAPHQL_RESPONSE else 200
-        return self._respond(body, status, media)
+        headers = None
+        if request.method != "POST" and not formatted and self.limits.get_max_age > 0:
+            headers = {"Cache-Control": f"private, max-age={self.limits.get_max_age}", "Vary": CREDENTIAL_HEADERS}
+        return self._respond(body, status, media, headers=headers)
 
-    def _params(self, request: Request, body: bytes, media: str) -> tuple[str, dict[str, Any] | None, str | None] | Response:
+    def _params(self, request: Request, body: bytes, media: str) -> tuple[Named, dict[str, Any] | None, str | None] | Response:
         if request.method != "POST":
             raw: dict[str, Any] = dict(request.query_params)
             for name in ("variables", "extensions"):  # JSON objects, encoded in the query string
@@ -238,18 +294,20 @@ class GraphQLEndpoint:
                 return self._refuse(_bad_request(f"Malformed JSON body: {exc}"), media)
             if not isinstance(raw, dict):
                 return self._refuse(_bad_request("The body must be a JSON object"), media)
-        query = raw.get("query")
         variables = raw.get("variables")
         operation_name = raw.get("operationName")
-        if not isinstance(query, str) or not query.strip():
-            return self._refuse(_bad_request("query must be a non-empty string"), media)
+        extensions = raw.get("extensions")
         if variables is not None and not isinstance(variables, dict):
             return self._refuse(_bad_request("variables must be a JSON object"), media)
         if operation_name is not None and not isinstance(operation_name, str):
             return self._refuse(_bad_request("operationName must be a string"), media)
-        if not isinstance(raw.get("extensions", {}), dict | None):
+        if extensions is not None and not isinstance(extensions, dict):
             return self._refuse(_bad_request("extensions must be a JSON object"), media)
-        return query, variables, operation_name or None
+        try:
+            named = named_document(raw.get("query"), extensions, raw.get("documentId"))
+        except errors.ValidationFailed as exc:
+            return self._refuse(exc, media)
+        return named, variables, operation_name or None
 
     async def _spend(self, identity: str, cost: int, cost_report: dict[str, Any]) -> errors.RateLimitExceeded | None:
         """Charge the operation's cost to its caller's budget (CONTRACT section 6). The budget left is

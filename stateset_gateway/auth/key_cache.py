@@ -62,6 +62,7 @@ class VerifiedKey:
     """`verified_at` is when the lookup that read it started (monotonic seconds)."""
 
     principal: Principal
+    client_key: str  # the principal's, made once: the budgets ask for it on every request
     expires_at: float | None  # epoch seconds
     last_used_at: datetime | None
     verified_at: float
@@ -99,7 +100,7 @@ class KeyCache:
     def client_key(self, digest: str) -> str | None:
         """The budgets' name of a key this process has seen authenticate (fresh or not)."""
         entry = self.entries.get(digest)
-        return entry.principal.client_key if entry is not None else None
+        return entry.client_key if entry is not None else None
 
     def lookup_started(self) -> tuple[int, float]:
         """What `store` needs to know of a lookup about to read the database."""
@@ -111,8 +112,9 @@ class KeyCache:
         if generation != self.generation:
             return  # a change was heard while the row was read: it may be the old row
         size = ENTRY_OVERHEAD_BYTES + PERMISSION_BYTES * len(principal.permissions)
-        self.entries.put(digest, VerifiedKey(principal, expires_at.timestamp() if expires_at else None,
-                                             last_used_at, verified_at), size)
+        self.entries.put(digest, VerifiedKey(principal, principal.client_key,
+                                             expires_at.timestamp() if expires_at else None, last_used_at,
+                                             verified_at), size)
 
     def discard(self, digest: str) -> None:
         self.entries.pop(digest)

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from redis.asyncio import Redis
 
 from stateset_gateway import __version__
+from stateset_gateway.auth.key_cache import KeyCache
 from stateset_gateway.caches import cache_for
 from stateset_gateway.config import Settings, load_settings
 from stateset_gateway.db.engine import Database
@@ -44,6 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.redis = None
         if settings.redis_url:
             app.state.redis = Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
+        await keys.start()
         try:
             await db.warm_up()
         except Exception:  # readiness reports it; the process still starts and recovers by itself
@@ -57,6 +59,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
+            await keys.close()
             if app.state.redis is not None:
                 await app.state.redis.aclose()
             await db.dispose()
@@ -85,5 +88,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                               documents=cache_for(settings, "documents"), plans=cache_for(settings, "plans"),
                               persisted=cache_for(settings, "persisted_queries"))
     app.state.graphql = graphql
-    pipeline.install(app, settings, app.state.metrics, graphql)
+    keys = app.state.keys = KeyCache(settings)
+    pipeline.install(app, settings, app.state.metrics, graphql, keys)
     return app

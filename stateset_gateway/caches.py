@@ -11,7 +11,7 @@ is cached, so a client sending many large documents evicts, never grows the proc
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterator
 from typing import Generic, TypeVar
 
 from stateset_gateway.config import Settings
@@ -67,6 +67,10 @@ class SizedLRU(Generic[K, V]):
         while self.bytes > self.max_bytes:
             _, (_, dropped) = self._entries.popitem(last=False)
             self.bytes -= dropped
+
+    def items(self) -> Iterator[tuple[K, V]]:
+        """Every entry, least recently used first, without touching their order."""
+        return ((key, entry[0]) for key, entry in self._entries.items())
 
     def pop(self, key: K) -> V | None:
         entry = self._entries.pop(key, None)

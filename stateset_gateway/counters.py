@@ -22,6 +22,9 @@ from limits.storage import storage_from_string
 from stateset_gateway.config import Settings
 
 
+MAX_COUNTERS = 100_000  # clients counted at once per storage: some 20 MB at most
+
+
 class LocalStorage(Storage, MovingWindowSupport):
     STORAGE_SCHEME = ["async+local"]
 
@@ -37,15 +40,24 @@ class LocalStorage(Storage, MovingWindowSupport):
         return MemoryError  # nothing here talks to anything that can fail
 
     def _sweep(self, now: float) -> None:
-        """Drop ended windows once in a while, so memory follows the clients of the current window."""
+        """Drop ended windows once a minute, so memory follows the clients of the current window; and
+        when more than MAX_COUNTERS clients are counted at once (addresses are cheap to invent), the
+        ones counted longest ago too, down to three quarters of it. A client forgotten that way starts
+        its window afresh: bounded memory is worth more than an exact count for a flood's senders."""
         self.windows = {key: window for key, window in self.windows.items() if window[0] > now}
         for key in [key for key, end in self._events_end.items() if end <= now]:
             del self.events[key], self._events_end[key]
+        keep = MAX_COUNTERS * 3 // 4
+        if len(self.windows) > MAX_COUNTERS:  # insertion order: the oldest windows first
+            self.windows = dict(list(self.windows.items())[-keep:])
+        if len(self.events) > MAX_COUNTERS:
+            for key in list(self.events)[:-keep]:
+                del self.events[key], self._events_end[key]
         self._sweep_at = now + 60
 
     async def incr(self, key: str, expiry: int, amount: int = 1) -> int:
         now = time.time()
-        if now >= self._sweep_at:
+        if now >= self._sweep_at or len(self.windows) > MAX_COUNTERS:
             self._sweep(now)
         window = self.windows.get(key)
         if window is None or window[0] <= now:
@@ -81,7 +93,7 @@ class LocalStorage(Storage, MovingWindowSupport):
         if amount > limit:
             return False
         now = time.time()
-        if now >= self._sweep_at:
+        if now >= self._sweep_at or len(self.events) > MAX_COUNTERS:
             self._sweep(now)
         entries = self.events.setdefault(key, [])
         del entries[:bisect.bisect_right(entries, now - expiry)]  # entries older than the window

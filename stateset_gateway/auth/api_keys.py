@@ -15,9 +15,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 
 from stateset_gateway import errors
+from stateset_gateway.auth.key_cache import KeyCache, announce
 from stateset_gateway.auth.permissions import ADMIN, intersect, is_known
 from stateset_gateway.auth.principal import Principal
 from stateset_gateway.auth.tokens import role_permissions
@@ -150,6 +151,7 @@ async def revoke_api_key(db: Database, key_id: uuid.UUID, *, revoked_by: Princip
             raise errors.NotFound.resource("API key", key_id)
         if record.revoked_at is None:
             record.revoked_at = utcnow()
+    await announce(db, key_id=record.id)  # committed: from now on no instance takes it
     return record
 
 
@@ -167,33 +169,72 @@ async def find_development_key(db: Database) -> ApiKey | None:
     return None
 
 
-async def authenticate_api_key(db: Database, key: str) -> Principal:
-    """The Principal of a presented key; INVALID_API_KEY for unknown, expired or revoked keys."""
+async def authenticate_api_key(db: Database, key: str, cache: KeyCache | None = None,
+                               digest: str | None = None) -> Principal:
+    """The Principal of a presented key; INVALID_API_KEY for unknown, expired or revoked keys.
+
+    With a `cache` (the application's), a key verified recently is answered from it without a query
+    (`auth.key_cache` says for how long, and how a revocation reaches it); `digest` is the key's
+    hash when the caller already has it."""
     if not looks_like_key(key):
         raise errors.InvalidApiKey()
-    digest = hash_key(key)
+    digest = digest or hash_key(key)
+    started = None
+    if cache is not None:
+        hit = cache.trusted(digest)
+        if hit is not None:
+            now = utcnow()
+            if _use_is_due(hit.last_used_at, now):
+                hit.last_used_at = now  # before the write: concurrent requests with the key skip it
+                await _record_use(db, hit.principal.id, now)
+            return hit.principal
+        started = cache.lookup_started()
     async with db.reader() as session:
         row = (await session.execute(
             select(ApiKey, User).outerjoin(User, User.id == ApiKey.user_id).where(ApiKey.key_hash == digest)
         )).first()
     now = utcnow()
     record, owner = row if row is not None else (None, None)
-    if record is None or not hmac.compare_digest(record.key_hash, digest):
-        raise errors.InvalidApiKey()
-    if record.revoked_at is not None:
-        raise errors.InvalidApiKey("API key is invalid or revoked")
-    if record.expires_at is not None and record.expires_at <= now:
-        raise errors.InvalidApiKey("API key has expired")
-    if record.last_used_at is None or now - record.last_used_at >= LAST_USED_RESOLUTION:
-        # Throttled so a busy key does not turn every read into a write.
-        async with db.writer() as session:
-            await session.execute(update(ApiKey).where(ApiKey.id == record.id).values(last_used_at=now))
-    return principal_for_key(record, owner)
+    try:
+        if record is None or not hmac.compare_digest(record.key_hash, digest):
+            raise errors.InvalidApiKey()
+        if record.revoked_at is not None:
+            raise errors.InvalidApiKey("API key is invalid or revoked")
+        if record.expires_at is not None and record.expires_at <= now:
+            raise errors.InvalidApiKey("API key has expired")
+        principal = principal_for_key(record, owner)
+    except errors.InvalidApiKey:
+        if cache is not None:
+            cache.discard(digest)  # no longer counts as a key seen to authenticate
+        raise
+    last_used_at = record.last_used_at
+    if _use_is_due(last_used_at, now):
+        last_used_at = now
+        await _record_use(db, record.id, now)
+    if cache is not None and started is not None:
+        cache.store(digest, principal, record.expires_at, last_used_at, started)
+    return principal
+
+
+def _use_is_due(last_used_at: datetime | None, now: datetime) -> bool:
+    """Whether this use is recorded: at most once per LAST_USED_RESOLUTION, so a busy key does not
+    turn every read into a write."""
+    return last_used_at is None or now - last_used_at >= LAST_USED_RESOLUTION
+
+
+async def _record_use(db: Database, key_id: uuid.UUID, now: datetime) -> None:
+    """Conditional, so that several instances using one key still write about once a minute."""
+    async with db.writer() as session:
+        await session.execute(
+            update(ApiKey)
+            .where(ApiKey.id == key_id,
+                   or_(ApiKey.last_used_at.is_(None), ApiKey.last_used_at <= now - LAST_USED_RESOLUTION))
+            .values(last_used_at=now))
 
 
 def principal_for_key(record: ApiKey, owner: User | None) -> Principal:
-    """A user's key never grants more than its owner's current role: demoting or disabling the owner
-    takes effect on the key's next request. Keys made by operators (CLI, no owner) keep their own list."""
+    """A user's key never grants more than its owner's current role: a role change reaches the key
+    as a revocation does (`set_role` announces it). Keys made by operators (CLI, no owner) keep their own list."""
     permissions = frozenset(record.permissions or ())
     if record.user_id is not None:
         if owner is None or not owner.is_active:

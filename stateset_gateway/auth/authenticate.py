@@ -65,13 +65,10 @@ async def authenticate(db: Database, caller: Caller) -> Principal | None:
         raise caller.refusal
     principal = None
     if caller.api_key is not None:
-        principal = await api_keys.authenticate_api_key(db, caller.api_key)
+        principal = await api_keys.authenticate_api_key(db, caller.api_key, caller.callers.keys, caller.key_digest())
     if caller.authorization is not None:
         by_token = await authenticate_access_token(db, caller.access_claims())
         principal = principal or by_token
-    if principal is None:
-        return None
-    caller.authenticated_as(principal)
     return principal
 
 

@@ -8,19 +8,19 @@ address in its one pass over the headers into a `Caller`. Then:
 - the rate limit and the GraphQL cost budget count against `Caller.budget_key()`: a signed-in user
   (all of a user's tokens share one budget), else an API key this app has seen authenticate, else
   the client address. A key not seen yet (a made-up one included) counts against the address, so
-  inventing keys buys no budget. The keys seen are remembered by `Callers`, one per application;
-  authentication confirms them through the request's own caller, so neither module knows the other;
+  inventing keys buys no budget. The keys seen are the application's cache of verified keys
+  (`auth.key_cache`), which authentication fills;
 - idempotency keys are namespaced by the authenticated principal (`Principal.client_key`, the same
   names as the budgets), else the address.
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from typing import Any
 
 from stateset_gateway import errors
 from stateset_gateway.auth import api_keys, tokens
+from stateset_gateway.auth.key_cache import KeyCache
 from stateset_gateway.auth.principal import Principal, client_key
 from stateset_gateway.config import Settings
 
@@ -44,17 +44,18 @@ def bearer_api_key(authorization: str) -> str | None:
 
 def _present(values: list[bytes]) -> list[str]:
     """The header's values as sent, stripped; a blank one counts as absent."""
+    if not values:  # most requests send no credential of a kind: no generator to build
+        return []
     return [text for text in (value.decode("latin-1").strip() for value in values) if text]
 
 
 class Callers:
-    """The application's memory of API keys seen to authenticate: key digest -> client key, the
-    oldest forgotten past `size`."""
+    """Names the callers of one application. `keys` is its cache of verified API keys
+    (`auth.key_cache`), which is also its memory of the keys seen to authenticate."""
 
-    def __init__(self, settings: Settings, size: int = 10_000) -> None:
+    def __init__(self, settings: Settings, keys: KeyCache | None = None) -> None:
         self.settings = settings
-        self.size = size
-        self._keys: OrderedDict[str, str] = OrderedDict()
+        self.keys = keys if keys is not None else KeyCache(settings)
 
     def identify(self, api_key_headers: list[bytes], authorization_headers: list[bytes],
                  client: tuple[str, int] | None) -> Caller:
@@ -73,16 +74,6 @@ class Callers:
             refusal = errors.InvalidApiKey(
                 f"Send one API key (X-API-Key, or Authorization: Bearer sk_...); this request has {len(keys)}")
         return Caller(self, keys[0] if keys else None, authorization, client, refusal)
-
-    def known_key(self, digest: str) -> str | None:
-        return self._keys.get(digest)
-
-    def remember_key(self, digest: str, name: str) -> None:
-        keys = self._keys
-        keys[digest] = name
-        keys.move_to_end(digest)
-        if len(keys) > self.size:
-            keys.popitem(last=False)
 
 
 class Caller:
@@ -142,7 +133,7 @@ class Caller:
         if self.refusal is not None:
             return self.address  # authentication refuses it on this same request
         if self.api_key is not None:
-            return self.callers.known_key(self.key_digest()) or self.address
+            return self.callers.keys.client_key(self.key_digest()) or self.address
         if self.authorization is not None:
             try:
                 claims = self.access_claims()
@@ -150,11 +141,6 @@ class Caller:
                 return self.address  # authentication refuses it on this same request
             return client_key("api_key" if claims.get("kind") == "api_key" else "user", claims["sub"])
         return self.address
-
-    def authenticated_as(self, principal: Principal) -> None:
-        """Authentication found these credentials good: an API key counts as itself from now on."""
-        if self.api_key is not None:
-            self.callers.remember_key(self.key_digest(), principal.client_key)
 
     def namespace(self, principal: Principal | None) -> str:
         """Whose idempotency keys these are: the principal's, else the address's."""

@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 
 from stateset_gateway import errors
 from stateset_gateway.auth import passwords, tokens
+from stateset_gateway.auth.key_cache import announce
 from stateset_gateway.auth.login_guard import LoginGuard
 from stateset_gateway.auth.permissions import ADMIN, ROLES
 from stateset_gateway.config import Settings
@@ -154,6 +155,7 @@ async def set_role(db: Database, email: str, role: str) -> User:
         user.role = role
         user.updated_at = utcnow()
         user.version += 1
+    await announce(db, user_id=user.id)  # the user's API keys grant no more than the new role
     return user
 
 

@@ -22,6 +22,7 @@ from fastapi import FastAPI
 from starlette.middleware import Middleware
 
 from stateset_gateway.auth.caller import Callers
+from stateset_gateway.auth.key_cache import KeyCache
 from stateset_gateway.config import Settings
 from stateset_gateway.http import graphql_route
 from stateset_gateway.http.context import RequestContextMiddleware
@@ -38,14 +39,14 @@ EXPOSED_HEADERS = ["X-Request-ID", "X-RateLimit-Limit", "X-RateLimit-Remaining",
                    "Retry-After", "Idempotent-Replayed"]
 
 
-def layers(settings: Settings, metrics: Metrics, graphql: GraphQLEndpoint) -> list[Middleware]:
+def layers(settings: Settings, metrics: Metrics, graphql: GraphQLEndpoint, keys: KeyCache) -> list[Middleware]:
     server = settings.server
     stack: list[Middleware] = []
     if server.cors_origins:
         stack.append(Middleware(CORS, allow_origins=server.cors_origins, allow_methods=server.cors_methods,
                                 allow_headers=server.cors_headers, expose_headers=EXPOSED_HEADERS,
                                 render=rest_errors.render))
-    stack.append(Middleware(RequestContextMiddleware, callers=Callers(settings), metrics=metrics,
+    stack.append(Middleware(RequestContextMiddleware, callers=Callers(settings, keys), metrics=metrics,
                             graphql_path=graphql_route.PATH, render_graphql=graphql_errors.render,
                             render_rest=rest_errors.render, max_body_bytes=server.max_body_bytes,
                             timeout_seconds=server.request_timeout))
@@ -57,7 +58,8 @@ def layers(settings: Settings, metrics: Metrics, graphql: GraphQLEndpoint) -> li
     return stack
 
 
-def install(app: FastAPI, settings: Settings, metrics: Metrics, graphql: GraphQLEndpoint) -> None:
-    """Put the layers around `app`'s own stack, in the order above."""
-    for layer in reversed(layers(settings, metrics, graphql)):  # each add_middleware wraps the ones before
+def install(app: FastAPI, settings: Settings, metrics: Metrics, graphql: GraphQLEndpoint, keys: KeyCache) -> None:
+    """Put the layers around `app`'s own stack, in the order above; `keys` is the app's cache of
+    verified API keys (its subscription is the lifespan's to start and stop)."""
+    for layer in reversed(layers(settings, metrics, graphql, keys)):  # each add_middleware wraps the ones before
         app.add_middleware(layer.cls, *layer.args, **layer.kwargs)

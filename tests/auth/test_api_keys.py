@@ -8,7 +8,7 @@ import httpx
 import pytest
 from fastapi import Depends
 
-from stateset_gateway.auth.api_keys import create_api_key, hash_key
+from stateset_gateway.auth.api_keys import create_api_key, hash_key, revoke_api_key
 from stateset_gateway.db.engine import Database
 from stateset_gateway.db.types import utcnow
 from stateset_gateway.rest_compat.deps import requires
@@ -76,8 +76,7 @@ async def test_expired_and_revoked_keys_are_refused(client: httpx.AsyncClient, d
 
     live = await create_api_key(db, name="live", permissions=["orders:read"])
     assert (await client.get(probe, headers={"X-API-Key": live.key})).status_code == 200
-    async with db.writer() as session:
-        await session.execute(update(ApiKey).where(ApiKey.id == live.record.id).values(revoked_at=utcnow()))
+    await revoke_api_key(db, live.record.id)  # a change made behind the operations' back: test_key_cache.py
     response = await client.get(probe, headers={"X-API-Key": live.key})
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "INVALID_API_KEY"

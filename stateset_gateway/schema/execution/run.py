@@ -89,7 +89,11 @@ class PlannedExecutor:
         plan = self.plans.plan(self.schema, parsed, operation, values)
         if plan is None:
             return None
-        return await Run(Operation(self.schema, parsed, operation, values, context), plan).execute()
+        run = Run(Operation(self.schema, parsed, operation, values, context), plan)
+        if plan.serial:  # a mutation's selections read what it wrote: each read on a connection of its own
+            return await run.execute()
+        async with context.db.request_reads():  # a query's reads: one connection for the whole request
+            return await run.execute()
 
 
 @dataclass(frozen=True, slots=True)

@@ -287,6 +287,7 @@ class Run:
     async def _load_level(self, pending: list[tuple[FieldPlan, list[Any]]]) -> Frontier:
         wanted: dict[BatchLoad, dict[Any, None]] = {}
         jobs: list[Awaitable[None]] = []
+        paging: list[tuple[FieldPlan, list[Any], int | None, str | None]] = []
         followed: list[tuple[FieldPlan, dict[Any, None]]] = []
         counting: set[int] = set()  # a connection asked for by several aliases is counted once
         for field_plan, rows in pending:
@@ -313,13 +314,20 @@ class Run:
                 except Exception as exc:  # noqa: BLE001 - reported at every path of the field
                     self._failed[field_plan] = exc
                     continue
-                jobs.append(self._page(field_plan, list(keys), args.get("first"), args.get("after")))
+                first, after = args.get("first"), args.get("after")
+                size = self._first_page_size(first, after)
+                if size is not None:  # every parent's first page: keys of this level's batch
+                    for key in keys:
+                        self._want(wanted, relation.loader, (key, size))
+                paging.append((field_plan, list(keys), first, after))
             else:
                 for key in keys:
                     self._want(wanted, relation.loader, key)
             followed.append((field_plan, keys))
         jobs.extend(self._batch(loader, list(keys)) for loader, keys in wanted.items() if keys)
         await _all(jobs)
+        for page in paging:
+            await self._page(*page)
         return self._next_frontier(followed)
 
     def _want(self, wanted: dict[BatchLoad, dict[Any, None]], loader: BatchLoad, key: Any) -> None:
@@ -371,27 +379,42 @@ class Run:
             total = _Failure(exc)
         self._totals[id(connection)] = total
 
+    def _first_page_size(self, first: int | None, after: str | None) -> int | None:
+        """The size of the first pages a connection's arguments ask for, when they can be batched:
+        `(key, size)` is then each parent's key of the relation's loader (see Relation)."""
+        if after is not None:
+            return None
+        limits = page_limits(self.context.settings)
+        size = first if first is not None else limits.default_size
+        return size if 0 <= size <= limits.max_size else None  # else the page rule reports it
+
     async def _page(self, field_plan: FieldPlan, keys: list[Any], first: int | None,
                     after: str | None) -> None:
-        """Each parent's page of a connection; the first pages are one batch of the relation's loader
-        (through the request's DataLoader, which the page rule is written against)."""
+        """Each parent's page of a connection, by the relation's page rule. Its first pages were
+        loaded with the level's batches (`_load_level`), so the rule finds them without a query or a
+        future of its own; a later page (`after`) is a query per parent, on the request's connection."""
         relation, context = field_plan.relation, self.context
         assert relation is not None and relation.page is not None and relation.count is not None
         limits = page_limits(context.settings)
-        load_first_page = context.loaders[relation.loader].load
+        values = self._values.setdefault(relation.loader, {})
 
-        async def page_of(key: Any) -> Any:
+        async def load_first_page(page_key: Any) -> Any:
+            if page_key not in values:
+                await self._batch(relation.loader, [page_key])
+            return _unless_failed(values[page_key])
+
+        pages: dict[Any, Any] = {}
+        for key in keys:  # no I/O for a batched first page: one after the other, no task per parent
             try:
                 page = await relation.page(context.db, key, first, after, limits=limits,
                                            load_first_page=load_first_page)
             except Exception as exc:  # noqa: BLE001 - this parent's error
-                return _Failure(exc)
+                pages[key] = _Failure(exc)
+                continue
             connection = Connection(page=page, counter=None)
             self._counted[id(connection)] = (relation.count, key)
-            return connection
-
-        pages = await asyncio.gather(*(page_of(key) for key in keys))
-        self._pages[field_plan] = dict(zip(keys, pages, strict=True))
+            pages[key] = connection
+        self._pages[field_plan] = pages
 
 
 def _unless_failed(value: Any) -> Any:

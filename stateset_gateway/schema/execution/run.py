@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import operator
+import traceback
 from collections.abc import Awaitable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -138,8 +139,19 @@ class Run:
         self._totals: dict[int, Any] = {}
         self._counted: dict[int, tuple[BatchLoad, Any]] = {}
         self._refusals: dict[str, Exception | None] = {}
+        self._raised: list[BaseException] = []  # every exception kept as a value (_failure)
 
     async def execute(self) -> ExecutionResult:
+        try:
+            return await self._execute()
+        finally:
+            _release_frames([*self._raised, *self.errors])
+
+    def _failure(self, exc: Exception) -> _Failure:
+        self._raised.append(exc)
+        return _Failure(exc)
+
+    async def _execute(self) -> ExecutionResult:
         root = self.plan.root
         if self.plan.serial:
             data: dict[str, Any] | None = {}
@@ -233,7 +245,7 @@ class Run:
             if inspect.isawaitable(result):
                 result = await result
         except Exception as exc:  # noqa: BLE001 - the field's error, reported where it is emitted
-            result = _Failure(exc)
+            result = self._failure(exc)
         self._resolved[field_plan] = result
 
     async def _resolve_concurrently(self, roots: list[FieldPlan]) -> bool:
@@ -312,7 +324,7 @@ class Run:
                 try:
                     args = self.operation.arguments(field_plan)
                 except Exception as exc:  # noqa: BLE001 - reported at every path of the field
-                    self._failed[field_plan] = exc
+                    self._failed[field_plan] = self._failure(exc).error
                     continue
                 first, after = args.get("first"), args.get("after")
                 size = self._first_page_size(first, after)
@@ -361,7 +373,7 @@ class Run:
                 self.context.principal = await authorize(self.context.request, None)
             self.context.principal.require(permission)
         except Exception as exc:  # noqa: BLE001 - the field's error, at each of its paths
-            refusal = exc
+            refusal = self._failure(exc).error
         self._refusals[permission] = refusal
         return refusal
 
@@ -369,14 +381,14 @@ class Run:
         try:
             values: Iterable[Any] = await loader(self.context.db, keys)
         except Exception as exc:  # noqa: BLE001 - every key of the batch fails with it, as with a DataLoader
-            values = [_Failure(exc)] * len(keys)
+            values = [self._failure(exc)] * len(keys)
         self._values[loader].update(zip(keys, values, strict=True))
 
     async def _count(self, connection: Connection[Any]) -> None:
         try:
             total = len(connection.page.items) if connection.counter is None else await connection.counter()
         except Exception as exc:  # noqa: BLE001 - reported at the totalCount path
-            total = _Failure(exc)
+            total = self._failure(exc)
         self._totals[id(connection)] = total
 
     def _first_page_size(self, first: int | None, after: str | None) -> int | None:
@@ -409,12 +421,28 @@ class Run:
                 page = await relation.page(context.db, key, first, after, limits=limits,
                                            load_first_page=load_first_page)
             except Exception as exc:  # noqa: BLE001 - this parent's error
-                pages[key] = _Failure(exc)
+                pages[key] = self._failure(exc)
                 continue
             connection = Connection(page=page, counter=None)
             self._counted[id(connection)] = (relation.count, key)
             pages[key] = connection
         self._pages[field_plan] = pages
+
+
+def _release_frames(errors: Iterable[BaseException]) -> None:
+    """Clear the locals of the frames in the tracebacks of `errors` and of what caused them, once
+    the request is done with them. A kept error's traceback holds the frames it passed through, and
+    they hold the run (its loaded rows, the request) in a cycle only the collector would free. The
+    tracebacks themselves stay whole, for the log of an unexpected error."""
+    seen: set[int] = set()
+    stack: list[BaseException | None] = list(errors)
+    while stack:
+        error = stack.pop()
+        if error is None or id(error) in seen:
+            continue
+        seen.add(id(error))
+        traceback.clear_frames(error.__traceback__)  # a frame still running is left as it is
+        stack.extend((error.__cause__, error.__context__, getattr(error, "original_error", None)))
 
 
 def _unless_failed(value: Any) -> Any:

@@ -8,7 +8,8 @@ instance per row (identity map, instance state, SQLModel's pydantic set-up) cost
 query. A row has the model's attribute names and values (the same column types convert them), which
 is all a reader needs; nothing here is modified or flushed.
 
-Each statement is plain Core, built once (the batch's keys are one expanding parameter, `KEYS`), so
+Each statement is plain Core, built once per database kind (the batch's keys are one parameter,
+`keys_in`), so
 SQLAlchemy compiles it once and finds it in its cache by the same object on every request; it runs
 on the request's read connection (`Database.read`), never through an ORM session. The gets of the
 read API (`one`, `first_where`) are the same statements with one key.
@@ -22,7 +23,8 @@ from functools import cache
 from operator import attrgetter
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Row, Select, bindparam, func, select
+from sqlalchemy import ColumnElement, Row, Select, any_, bindparam, func, select
+from sqlalchemy.dialects import postgresql
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlmodel import SQLModel
@@ -60,18 +62,24 @@ def core(attribute: InstrumentedAttribute[Any]) -> ColumnElement[Any]:
     return attribute.class_.__table__.c[attribute.property.columns[0].name]  # type: ignore[no-any-return]
 
 
-KEYS = bindparam("keys", expanding=True)
-"""The keys of a batch: statements are built once with it and run with `{"keys": [...]}`."""
+def keys_in(column: ColumnElement[Any], kind: str) -> ColumnElement[bool]:
+    """`column` is one of the batch's keys, run with `{"keys": [...]}`. On PostgreSQL one array
+    parameter (`= ANY($1)`): the SQL is the same for any number of keys, so asyncpg prepares it once
+    per connection; SQLite has no arrays, and gets an expanding `IN (...)`."""
+    if kind == "postgresql":
+        return column == any_(bindparam("keys", type_=postgresql.ARRAY(column.type)))
+    return column.in_(bindparam("keys", expanding=True))
 
 
 @cache
-def _by_id(model: type[SQLModel]) -> Select[Any]:
-    return select(*columns(model)).where(core(model.id).in_(KEYS))  # type: ignore[attr-defined]
+def _by_id(model: type[SQLModel], kind: str) -> Select[Any]:
+    return select(*columns(model)).where(keys_in(core(model.id), kind))  # type: ignore[attr-defined]
 
 
 @cache
-def _grouped_by(column: InstrumentedAttribute[Any], order_by: tuple[InstrumentedAttribute[Any], ...]) -> Select[Any]:
-    return select(*columns(column.class_)).where(core(column).in_(KEYS)).order_by(*map(core, order_by))
+def _grouped_by(column: InstrumentedAttribute[Any], order_by: tuple[InstrumentedAttribute[Any], ...],
+                kind: str) -> Select[Any]:
+    return select(*columns(column.class_)).where(keys_in(core(column), kind)).order_by(*map(core, order_by))
 
 
 async def rows(db: Database, stmt: Any, params: dict[str, Any] | None = None) -> Sequence[Row[Any]]:
@@ -81,7 +89,7 @@ async def rows(db: Database, stmt: Any, params: dict[str, Any] | None = None) ->
 
 
 async def by_id(db: Database, model: type[T], keys: Sequence[uuid.UUID]) -> list[Row[Any] | None]:
-    found = {row.id: row for row in await rows(db, _by_id(model), {"keys": list(set(keys))})}
+    found = {row.id: row for row in await rows(db, _by_id(model, db.kind), {"keys": list(set(keys))})}
     return [found.get(key) for key in keys]
 
 
@@ -90,7 +98,7 @@ async def grouped_by(
 ) -> list[list[Any]]:
     groups: dict[Any, list[Any]] = {key: [] for key in keys}
     key_of = attrgetter(column.key)
-    for row in await rows(db, _grouped_by(column, order_by), {"keys": list(set(keys))}):
+    for row in await rows(db, _grouped_by(column, order_by, db.kind), {"keys": list(set(keys))}):
         groups[key_of(row)].append(row)
     return [groups[key] for key in keys]
 
@@ -162,21 +170,21 @@ async def addresses_by_customer(db: Database, keys: Sequence[uuid.UUID]) -> list
 
 
 @cache
-def _order_counts() -> Select[Any]:
+def _order_counts(kind: str) -> Select[Any]:
     customer_id = core(Order.customer_id)
-    return select(customer_id, func.count()).where(customer_id.in_(KEYS)).group_by(customer_id)
+    return select(customer_id, func.count()).where(keys_in(customer_id, kind)).group_by(customer_id)
 
 
 async def order_counts_by_customer(db: Database, keys: Sequence[uuid.UUID]) -> list[int]:
-    counts = dict(await rows(db, _order_counts(), {"keys": list(set(keys))}))  # type: ignore[arg-type]
+    counts = dict(await rows(db, _order_counts(db.kind), {"keys": list(set(keys))}))  # type: ignore[arg-type]
     return [int(counts.get(key, 0)) for key in keys]
 
 
 @cache
-def _recent_orders() -> Select[Any]:
+def _recent_orders(kind: str) -> Select[Any]:
     order_id, customer_id, created_at = core(Order.id), core(Order.customer_id), core(Order.created_at)
     rank = func.row_number().over(partition_by=customer_id, order_by=(created_at.desc(), order_id.desc())).label("rank")
-    ranked = select(order_id, rank).where(customer_id.in_(KEYS)).subquery()
+    ranked = select(order_id, rank).where(keys_in(customer_id, kind)).subquery()
     return (select(*columns(Order)).join(ranked, ranked.c.id == order_id)
             .where(ranked.c.rank <= bindparam("limit")).order_by(created_at.desc(), order_id.desc()))
 
@@ -186,6 +194,6 @@ async def recent_orders_by_customer(db: Database, keys: Sequence[tuple[uuid.UUID
     limit = max(n for _, n in keys) if keys else 0
     ids = {customer_id for customer_id, _ in keys}
     groups: dict[uuid.UUID, list[Any]] = {key: [] for key in ids}
-    for row in await rows(db, _recent_orders(), {"keys": list(ids), "limit": limit + 1}):
+    for row in await rows(db, _recent_orders(db.kind), {"keys": list(ids), "limit": limit + 1}):
         groups[row.customer_id].append(row)
     return [groups[customer_id][: n + 1] for customer_id, n in keys]

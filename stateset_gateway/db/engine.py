@@ -4,6 +4,11 @@ SQLite: WAL and a busy timeout so concurrent writers wait instead of failing, fo
 write transactions opened with BEGIN IMMEDIATE so two writers never deadlock upgrading a read lock
 (that is how concurrent orders never oversell there). PostgreSQL: a bounded pool from `[database]`,
 pre-ping so the gateway recovers by itself when the server comes back.
+
+Reads within a request share one connection (`Database.request_reads`): checked out on the
+request's first read, so with one liveness check, and returned when the request ends. Sibling loads
+that run concurrently take turns on it; each statement is a single round trip, so waiting for the
+other costs less than a check-out and a pre-ping of its own would.
 """
 
 from __future__ import annotations
@@ -11,10 +16,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from sqlalchemy import event, text
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import NullPool
 
 from stateset_gateway.config import Settings
@@ -83,6 +89,42 @@ def _postgres_engine(settings: Settings) -> AsyncEngine:
     )
 
 
+class _RequestReads:
+    """One request's read connection, opened on its first read. Turns are taken per block: a task
+    inside a block may open another (a read helper calling another) without waiting for itself."""
+
+    __slots__ = ("database", "connection", "lock", "holder")
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+        self.connection: AsyncConnection | None = None
+        self.lock = asyncio.Lock()
+        self.holder: asyncio.Task[Any] | None = None
+
+    @asynccontextmanager
+    async def turn(self) -> AsyncIterator[AsyncConnection]:
+        task = asyncio.current_task()
+        if self.holder is task and self.connection is not None:
+            yield self.connection
+            return
+        async with self.lock:
+            self.holder = task
+            try:
+                if self.connection is None:
+                    self.connection = await self.database.engine.connect()
+                yield self.connection
+            finally:
+                self.holder = None
+
+    async def close(self) -> None:
+        if self.connection is not None:
+            connection, self.connection = self.connection, None
+            await connection.close()
+
+
+_request_reads: ContextVar[_RequestReads | None] = ContextVar("request_reads", default=None)
+
+
 class Database:
     """Engines plus session factories. `reader()` for queries, `writer()` for operations that change data."""
 
@@ -101,8 +143,43 @@ class Database:
         self._write_sessions = async_sessionmaker(self.write_engine, expire_on_commit=False, autoflush=False)
 
     @asynccontextmanager
+    async def request_reads(self) -> AsyncIterator[None]:
+        """Within this block (and the tasks it starts), `read()` and `reader()` share one connection,
+        checked out on the first read and returned at the end. For a request that only reads: a
+        write (`writer()`) still has its own connection and transaction."""
+        reads = _RequestReads(self)
+        token = _request_reads.set(reads)
+        try:
+            yield
+        finally:
+            _request_reads.reset(token)
+            await reads.close()
+
+    def _reads(self) -> _RequestReads | None:
+        reads = _request_reads.get()
+        return reads if reads is not None and reads.database is self else None
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncConnection]:
+        """A connection for Core reads: the request's, inside `request_reads()`, else a short one."""
+        reads = self._reads()
+        if reads is not None:
+            async with reads.turn() as connection:
+                yield connection
+            return
+        async with self.engine.connect() as connection:
+            yield connection
+
+    @asynccontextmanager
     async def reader(self) -> AsyncIterator[AsyncSession]:
-        """A short session for reads; it never writes, so nothing is committed."""
+        """A short session for reads; it never writes, so nothing is committed. Inside
+        `request_reads()` it is bound to the request's connection."""
+        reads = self._reads()
+        if reads is not None:
+            async with reads.turn() as connection, AsyncSession(
+                    bind=connection, expire_on_commit=False, autoflush=False) as session:
+                yield session
+            return
         async with self._read_sessions() as session:
             yield session
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Row, func, or_, select
 
 from stateset_gateway import errors
 from stateset_gateway.db.engine import Database
 from stateset_gateway.db.models import Customer, CustomerAddress, Order
+from stateset_gateway.resolvers import loaders
 from stateset_gateway.resolvers.common import (
     get_or_404,
     parse_id,
@@ -30,9 +31,8 @@ from stateset_gateway.resolvers.uniqueness import add_unique, update_unique
 KIND = "Customer"
 
 
-async def get_customer(db: Database, customer_id: Any) -> Customer:
-    async with db.reader() as session:
-        return await get_or_404(session, Customer, customer_id, KIND)
+async def get_customer(db: Database, customer_id: Any) -> Row[Any]:
+    return await loaders.one(db, Customer, customer_id, KIND)
 
 
 async def create_customer(db: Database, data: Any) -> Customer:

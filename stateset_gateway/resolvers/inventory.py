@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Row, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from stateset_gateway import errors
@@ -27,6 +27,7 @@ from stateset_gateway.db.models import (
     ReservationStatus,
 )
 from stateset_gateway.db.types import utcnow
+from stateset_gateway.resolvers import loaders
 from stateset_gateway.resolvers.common import get_or_404, parse_id, touch, validate
 from stateset_gateway.resolvers.inputs import (
     INT_MAX,
@@ -68,16 +69,14 @@ async def create_location(db: Database, data: Any) -> InventoryLocation:
     return location
 
 
-async def list_locations(db: Database) -> list[InventoryLocation]:
-    async with db.reader() as session:
-        return list((await session.scalars(select(InventoryLocation).order_by(InventoryLocation.code))).all())
+async def list_locations(db: Database) -> list[Row[Any]]:
+    return list(await loaders.rows(db, loaders.ordered_by(InventoryLocation.code)))
 
 
 # ---- levels --------------------------------------------------------------------------------------
 
-async def get_level(db: Database, level_id: Any) -> InventoryBalance:
-    async with db.reader() as session:
-        return await get_or_404(session, InventoryBalance, level_id, "Inventory level")
+async def get_level(db: Database, level_id: Any) -> Row[Any]:
+    return await loaders.one(db, InventoryBalance, level_id, "Inventory level")
 
 
 def _filtered(filters: InventoryFilter) -> Any:

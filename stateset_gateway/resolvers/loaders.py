@@ -7,6 +7,12 @@ They return plain rows, not ORM instances: a nested page loads hundreds of rows,
 instance per row (identity map, instance state, SQLModel's pydantic set-up) cost more CPU than the
 query. A row has the model's attribute names and values (the same column types convert them), which
 is all a reader needs; nothing here is modified or flushed.
+
+Each statement is plain Core, built once per database kind (the batch's keys are one parameter,
+`keys_in`), so
+SQLAlchemy compiles it once and finds it in its cache by the same object on every request; it runs
+on the request's read connection (`Database.read`), never through an ORM session. The gets of the
+read API (`one`, `first_where`) are the same statements with one key.
 """
 
 from __future__ import annotations
@@ -14,13 +20,16 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from functools import cache
+from operator import attrgetter
 from typing import Any, TypeVar
 
-from sqlalchemy import Row, func, select
+from sqlalchemy import ColumnElement, Row, Select, any_, bindparam, func, select
+from sqlalchemy.dialects import postgresql
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlmodel import SQLModel
 
+from stateset_gateway import errors
 from stateset_gateway.db.engine import Database
 from stateset_gateway.db.models import (
     Customer,
@@ -34,34 +43,90 @@ from stateset_gateway.db.models import (
     ReturnItem,
     Shipment,
 )
+from stateset_gateway.resolvers.common import parse_id
 
 T = TypeVar("T", bound=SQLModel)
 
 
 @cache
 def columns(model: type[SQLModel]) -> tuple[Any, ...]:
-    """Every mapped column of `model`, labelled with its attribute name: `select(*columns(Order))`
-    yields rows that read like `Order` instances (`row.id`, `row.order_number`, ...)."""
-    return tuple(prop.columns[0].label(prop.key) for prop in sa_inspect(model).column_attrs)
+    """Every column of `model`'s table, labelled with its attribute name: `select(*columns(Order))`
+    yields rows that read like `Order` instances (`row.id`, `row.order_number`, ...). Table columns,
+    not the ORM's attributes, so the statement is plain Core and its rows skip the ORM's loading."""
+    table = model.__table__  # type: ignore[attr-defined]
+    return tuple(table.c[prop.columns[0].name].label(prop.key) for prop in sa_inspect(model).column_attrs)
+
+
+def core(attribute: InstrumentedAttribute[Any]) -> ColumnElement[Any]:
+    """The table column behind an ORM attribute."""
+    return attribute.class_.__table__.c[attribute.property.columns[0].name]  # type: ignore[no-any-return]
+
+
+def keys_in(column: ColumnElement[Any], kind: str) -> ColumnElement[bool]:
+    """`column` is one of the batch's keys, run with `{"keys": [...]}`. On PostgreSQL one array
+    parameter (`= ANY($1)`): the SQL is the same for any number of keys, so asyncpg prepares it once
+    per connection; SQLite has no arrays, and gets an expanding `IN (...)`."""
+    if kind == "postgresql":
+        return column == any_(bindparam("keys", type_=postgresql.ARRAY(column.type)))
+    return column.in_(bindparam("keys", expanding=True))
+
+
+@cache
+def _by_id(model: type[SQLModel], kind: str) -> Select[Any]:
+    return select(*columns(model)).where(keys_in(core(model.id), kind))  # type: ignore[attr-defined]
+
+
+@cache
+def _grouped_by(column: InstrumentedAttribute[Any], order_by: tuple[InstrumentedAttribute[Any], ...],
+                kind: str) -> Select[Any]:
+    return select(*columns(column.class_)).where(keys_in(core(column), kind)).order_by(*map(core, order_by))
+
+
+async def rows(db: Database, stmt: Any, params: dict[str, Any] | None = None) -> Sequence[Row[Any]]:
+    """The rows of a Core statement, on the request's read connection (engine.py)."""
+    async with db.read() as connection:
+        return (await connection.execute(stmt, params)).all()
 
 
 async def by_id(db: Database, model: type[T], keys: Sequence[uuid.UUID]) -> list[Row[Any] | None]:
-    async with db.reader() as session:
-        rows = (await session.execute(select(*columns(model)).where(model.id.in_(set(keys))))).all()  # type: ignore[attr-defined]
-    found = {row.id: row for row in rows}
+    found = {row.id: row for row in await rows(db, _by_id(model, db.kind), {"keys": list(set(keys))})}
     return [found.get(key) for key in keys]
 
 
 async def grouped_by(
-    db: Database, column: InstrumentedAttribute[Any], keys: Sequence[Any], *order_by: Any
+    db: Database, column: InstrumentedAttribute[Any], keys: Sequence[Any], *order_by: InstrumentedAttribute[Any]
 ) -> list[list[Any]]:
-    model = column.class_
-    async with db.reader() as session:
-        rows = (await session.execute(select(*columns(model)).where(column.in_(set(keys))).order_by(*order_by))).all()
     groups: dict[Any, list[Any]] = {key: [] for key in keys}
-    for row in rows:
-        groups[getattr(row, column.key)].append(row)
+    key_of = attrgetter(column.key)
+    for row in await rows(db, _grouped_by(column, order_by, db.kind), {"keys": list(set(keys))}):
+        groups[key_of(row)].append(row)
     return [groups[key] for key in keys]
+
+
+async def one(db: Database, model: type[SQLModel], key: Any, kind: str) -> Row[Any]:
+    """The row of `model` with id `key`, else NOT_FOUND for `kind`: a get of the read API."""
+    ident = parse_id(key)
+    found = (await by_id(db, model, [ident]))[0]
+    if found is None:
+        raise errors.NotFound.resource(kind, ident)
+    return found
+
+
+@cache
+def _where_equal(attribute: InstrumentedAttribute[Any]) -> Select[Any]:
+    return select(*columns(attribute.class_)).where(core(attribute) == bindparam("value"))
+
+
+@cache
+def ordered_by(attribute: InstrumentedAttribute[Any]) -> Select[Any]:
+    """Every row of `attribute`'s table, in its order (a short table: locations)."""
+    return select(*columns(attribute.class_)).order_by(core(attribute))
+
+
+async def first_where(db: Database, attribute: InstrumentedAttribute[Any], value: Any) -> Row[Any] | None:
+    """The row whose `attribute` (a unique column) is `value`, if any."""
+    found = await rows(db, _where_equal(attribute), {"value": value})
+    return found[0] if found else None
 
 
 async def customers(db: Database, keys: Sequence[uuid.UUID]) -> list[Row[Any] | None]:
@@ -104,28 +169,31 @@ async def addresses_by_customer(db: Database, keys: Sequence[uuid.UUID]) -> list
     return await grouped_by(db, CustomerAddress.customer_id, keys, CustomerAddress.id)
 
 
+@cache
+def _order_counts(kind: str) -> Select[Any]:
+    customer_id = core(Order.customer_id)
+    return select(customer_id, func.count()).where(keys_in(customer_id, kind)).group_by(customer_id)
+
+
 async def order_counts_by_customer(db: Database, keys: Sequence[uuid.UUID]) -> list[int]:
-    async with db.reader() as session:
-        rows = (await session.execute(
-            select(Order.customer_id, func.count()).where(Order.customer_id.in_(set(keys))).group_by(Order.customer_id)
-        )).all()
-    counts = dict(rows)
+    counts = dict(await rows(db, _order_counts(db.kind), {"keys": list(set(keys))}))  # type: ignore[arg-type]
     return [int(counts.get(key, 0)) for key in keys]
+
+
+@cache
+def _recent_orders(kind: str) -> Select[Any]:
+    order_id, customer_id, created_at = core(Order.id), core(Order.customer_id), core(Order.created_at)
+    rank = func.row_number().over(partition_by=customer_id, order_by=(created_at.desc(), order_id.desc())).label("rank")
+    ranked = select(order_id, rank).where(keys_in(customer_id, kind)).subquery()
+    return (select(*columns(Order)).join(ranked, ranked.c.id == order_id)
+            .where(ranked.c.rank <= bindparam("limit")).order_by(created_at.desc(), order_id.desc()))
 
 
 async def recent_orders_by_customer(db: Database, keys: Sequence[tuple[uuid.UUID, int]]) -> list[list[Row[Any]]]:
     """The newest `n` orders of each customer in one query (a window per customer)."""
     limit = max(n for _, n in keys) if keys else 0
     ids = {customer_id for customer_id, _ in keys}
-    rank = func.row_number().over(partition_by=Order.customer_id,
-                                  order_by=(Order.created_at.desc(), Order.id.desc())).label("rank")
-    ranked = select(Order.id, rank).where(Order.customer_id.in_(ids)).subquery()
-    async with db.reader() as session:
-        rows = (await session.execute(
-            select(*columns(Order)).join(ranked, ranked.c.id == Order.id).where(ranked.c.rank <= limit + 1)
-            .order_by(Order.created_at.desc(), Order.id.desc())
-        )).all()
     groups: dict[uuid.UUID, list[Any]] = {key: [] for key in ids}
-    for row in rows:
+    for row in await rows(db, _recent_orders(db.kind), {"keys": list(ids), "limit": limit + 1}):
         groups[row.customer_id].append(row)
     return [groups[customer_id][: n + 1] for customer_id, n in keys]

@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlalchemy import exc as sa_exc
-from sqlalchemy import func, or_, select
+from sqlalchemy import Row, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from stateset_gateway import errors
@@ -56,14 +56,12 @@ def new_order_number() -> str:
     return f"ORD-{secrets.token_hex(4).upper()}"
 
 
-async def get_order(db: Database, order_id: Any) -> Order:
-    async with db.reader() as session:
-        return await get_or_404(session, Order, order_id, KIND)
+async def get_order(db: Database, order_id: Any) -> Row[Any]:
+    return await loaders.one(db, Order, order_id, KIND)
 
 
-async def get_order_by_number(db: Database, order_number: str) -> Order:
-    async with db.reader() as session:
-        order = await session.scalar(select(Order).where(Order.order_number == order_number.strip().upper()))
+async def get_order_by_number(db: Database, order_number: str) -> Row[Any]:
+    order = await loaders.first_where(db, Order.order_number, order_number.strip().upper())
     if order is None:
         raise errors.NotFound(f"Order {order_number} not found", {"resource": KIND, "order_number": order_number})
     return order

@@ -16,12 +16,13 @@ from typing import Any, Generic, TypeVar
 
 import orjson
 from sqlalchemy import Select, func, select, tuple_
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm import InstrumentedAttribute
 
 from stateset_gateway import errors
 from stateset_gateway.db.engine import Database
 from stateset_gateway.db.types import Money, UTCDateTime
+from stateset_gateway.resolvers.loaders import columns
 
 T = TypeVar("T")
 MAX_LIMIT = 100  # the largest offset page (REST `limit`)
@@ -112,8 +113,15 @@ def clamp_first(first: int | None, last: int | None, default: int, maximum: int)
     return size, last is not None
 
 
+def as_rows(stmt: Select[Any]) -> Select[Any]:
+    """`select(Model)...` as the same query of `Model`'s columns (loaders.columns): plain rows that
+    read like instances, without an ORM instance built per row."""
+    entity = stmt.column_descriptions[0]["entity"]
+    return stmt.with_only_columns(*columns(entity)) if entity is not None else stmt
+
+
 async def keyset_page(
-    session: AsyncSession,
+    connection: AsyncConnection,
     stmt: Select[Any],
     sort: Sort,
     id_column: InstrumentedAttribute[Any],
@@ -138,7 +146,7 @@ async def keyset_page(
         key, bound = tuple_(sort.column, id_column), tuple_(value, row_id)
         stmt = stmt.where(key < bound if desc else key > bound)
     order = (sort.column.desc(), id_column.desc()) if desc else (sort.column.asc(), id_column.asc())
-    rows = list((await session.scalars(stmt.order_by(*order).limit(size + 1))).all())
+    rows = list((await connection.execute(as_rows(stmt).order_by(*order).limit(size + 1))).all())
     more = len(rows) > size
     rows = rows[:size]
     if backwards:
@@ -153,20 +161,21 @@ async def keyset_page(
     )
 
 
-async def count(session: AsyncSession, stmt: Select[Any]) -> int:
-    return int(await session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0)
+async def count(connection: AsyncConnection, stmt: Select[Any]) -> int:
+    return int(await connection.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0)
 
 
 async def offset_page(
-    session: AsyncSession, stmt: Select[Any], sort: Sort, id_column: InstrumentedAttribute[Any], *, page: int, limit: int
+    connection: AsyncConnection, stmt: Select[Any], sort: Sort, id_column: InstrumentedAttribute[Any], *, page: int, limit: int
 ) -> OffsetPage[Any]:
     if page < 1:
         raise errors.ValidationFailed.field("page", "Must be at least 1")
     if not 1 <= limit <= MAX_LIMIT:
         raise errors.ValidationFailed.field("limit", f"Must be between 1 and {MAX_LIMIT}")
     order = (sort.column.desc(), id_column.desc()) if sort.descending else (sort.column.asc(), id_column.asc())
-    rows = list((await session.scalars(stmt.order_by(*order).offset((page - 1) * limit).limit(limit))).all())
-    total = await count(session, stmt)
+    rows = list((await connection.execute(
+        as_rows(stmt).order_by(*order).offset((page - 1) * limit).limit(limit))).all())
+    total = await count(connection, stmt)
     return OffsetPage(items=rows, total=total, page=page, limit=limit)
 
 
@@ -199,28 +208,28 @@ class OffsetArgs:
 
 
 async def paginate(
-    session: AsyncSession,
+    connection: AsyncConnection,
     stmt: Select[Any],
     sort: Sort,
     id_column: InstrumentedAttribute[Any],
     args: CursorArgs | OffsetArgs,
 ) -> Page[Any] | OffsetPage[Any]:
     if isinstance(args, OffsetArgs):
-        return await offset_page(session, stmt, sort, id_column, page=args.page, limit=args.limit)
+        return await offset_page(connection, stmt, sort, id_column, page=args.page, limit=args.limit)
     size, backwards = clamp_first(args.first, args.last, args.limits.default_size, args.limits.max_size)
     return await keyset_page(
-        session, stmt, sort, id_column, size=size, backwards=backwards, after=args.after, before=args.before
+        connection, stmt, sort, id_column, size=size, backwards=backwards, after=args.after, before=args.before
     )
 
 
 async def page_of(
     db: Database, stmt: Select[Any], sort: Sort, id_column: InstrumentedAttribute[Any], args: CursorArgs | OffsetArgs
 ) -> Page[Any] | OffsetPage[Any]:
-    """One page of `stmt` in a short read session."""
-    async with db.reader() as session:
-        return await paginate(session, stmt, sort, id_column, args)
+    """One page of `stmt`, as rows, on the request's read connection."""
+    async with db.read() as connection:
+        return await paginate(connection, stmt, sort, id_column, args)
 
 
 async def count_of(db: Database, stmt: Select[Any]) -> int:
-    async with db.reader() as session:
-        return await count(session, stmt)
+    async with db.read() as connection:
+        return await count(connection, stmt)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Row, func, or_, select
 
 from stateset_gateway import errors
 from stateset_gateway.db.engine import Database
 from stateset_gateway.db.models import InventoryBalance, InventoryReservation, OrderItem, Product
+from stateset_gateway.resolvers import loaders
 from stateset_gateway.resolvers.common import get_or_404, touch, validate
 from stateset_gateway.resolvers.inputs import ProductCreate, ProductFilter, ProductUpdate, dump
 from stateset_gateway.resolvers.pagination import (
@@ -25,14 +26,13 @@ from stateset_gateway.resolvers.uniqueness import add_unique, update_unique
 KIND = "Product"
 
 
-async def get_product(db: Database, *, id: Any = None, sku: str | None = None) -> Product:
+async def get_product(db: Database, *, id: Any = None, sku: str | None = None) -> Row[Any]:
     """One product, by its id or by its SKU: exactly one of the two, else VALIDATION_ERROR on `id`."""
     if (id is None) == (sku is None):
         raise errors.ValidationFailed.field("id", "Pass exactly one of id or sku")
-    async with db.reader() as session:
-        if sku is None:
-            return await get_or_404(session, Product, id, KIND)
-        product = await session.scalar(select(Product).where(Product.sku == sku.strip()))
+    if sku is None:
+        return await loaders.one(db, Product, id, KIND)
+    product = await loaders.first_where(db, Product.sku, sku.strip())
     if product is None:
         raise errors.NotFound(f"Product with SKU {sku} not found", {"resource": KIND, "sku": sku})
     return product

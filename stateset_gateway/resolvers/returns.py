@@ -7,7 +7,7 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Row, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from stateset_gateway import errors
@@ -23,7 +23,7 @@ from stateset_gateway.db.models import (
     ReturnStatus,
 )
 from stateset_gateway.db.types import utcnow
-from stateset_gateway.resolvers import inventory
+from stateset_gateway.resolvers import inventory, loaders
 from stateset_gateway.resolvers.common import get_or_404, touch, validate
 from stateset_gateway.resolvers.inputs import ReturnCreate, ReturnFilter
 from stateset_gateway.resolvers.pagination import (
@@ -41,9 +41,8 @@ KIND = "Return"
 R = ReturnStatus
 
 
-async def get_return(db: Database, return_id: Any) -> Return:
-    async with db.reader() as session:
-        return await get_or_404(session, Return, return_id, KIND)
+async def get_return(db: Database, return_id: Any) -> Row[Any]:
+    return await loaders.one(db, Return, return_id, KIND)
 
 
 async def create_return(db: Database, data: Any, *, return_window_days: int) -> Return:

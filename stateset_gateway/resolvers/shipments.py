@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from stateset_gateway import errors
 from stateset_gateway.db.engine import Database
 from stateset_gateway.db.models import Order, OrderStatus, Shipment, ShipmentStatus
 from stateset_gateway.db.types import utcnow
+from stateset_gateway.resolvers import loaders
 from stateset_gateway.resolvers.common import get_or_404, validate
 from stateset_gateway.resolvers.inputs import ShipmentCreate, ShipmentFilter
 from stateset_gateway.resolvers.pagination import (
@@ -30,14 +31,12 @@ KIND = "Shipment"
 SHIPPABLE = {OrderStatus.PENDING, OrderStatus.CONFIRMED, OrderStatus.PROCESSING}
 
 
-async def get_shipment(db: Database, shipment_id: Any) -> Shipment:
-    async with db.reader() as session:
-        return await get_or_404(session, Shipment, shipment_id, KIND)
+async def get_shipment(db: Database, shipment_id: Any) -> Row[Any]:
+    return await loaders.one(db, Shipment, shipment_id, KIND)
 
 
-async def track_shipment(db: Database, tracking_number: str) -> Shipment:
-    async with db.reader() as session:
-        shipment = await session.scalar(select(Shipment).where(Shipment.tracking_number == tracking_number.strip()))
+async def track_shipment(db: Database, tracking_number: str) -> Row[Any]:
+    shipment = await loaders.first_where(db, Shipment.tracking_number, tracking_number.strip())
     if shipment is None:
         raise errors.NotFound(f"Shipment with tracking number {tracking_number} not found",
                               {"resource": KIND, "tracking_number": tracking_number})

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import operator
+import traceback
 from collections.abc import Awaitable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -90,7 +91,11 @@ class PlannedExecutor:
         plan = self.plans.plan(self.schema, parsed, operation, values)
         if plan is None:
             return None
-        return await Run(Operation(self.schema, parsed, operation, values, context), plan).execute()
+        run = Run(Operation(self.schema, parsed, operation, values, context), plan)
+        if plan.serial:  # a mutation's selections read what it wrote: each read on a connection of its own
+            return await run.execute()
+        async with context.db.request_reads():  # a query's reads: one connection for the whole request
+            return await run.execute()
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,8 +140,19 @@ class Run:
         self._totals: dict[int, Any] = {}
         self._counted: dict[int, tuple[BatchLoad, Any]] = {}
         self._refusals: dict[str, Exception | None] = {}
+        self._raised: list[BaseException] = []  # every exception kept as a value (_failure)
 
     async def execute(self) -> ExecutionResult:
+        try:
+            return await self._execute()
+        finally:
+            _release_frames([*self._raised, *self.errors])
+
+    def _failure(self, exc: Exception) -> _Failure:
+        self._raised.append(exc)
+        return _Failure(exc)
+
+    async def _execute(self) -> ExecutionResult:
         root = self.plan.root
         if self.plan.serial:
             data: dict[str, Any] | None = {}
@@ -230,7 +246,7 @@ class Run:
             if inspect.isawaitable(result):
                 result = await result
         except Exception as exc:  # noqa: BLE001 - the field's error, reported where it is emitted
-            result = _Failure(exc)
+            result = self._failure(exc)
         self._resolved[field_plan] = result
 
     async def _resolve_concurrently(self, roots: list[FieldPlan]) -> bool:
@@ -284,6 +300,7 @@ class Run:
     async def _load_level(self, pending: list[tuple[FieldPlan, list[Any]]]) -> Frontier:
         wanted: dict[BatchLoad, dict[Any, None]] = {}
         jobs: list[Awaitable[None]] = []
+        paging: list[tuple[FieldPlan, list[Any], int | None, str | None]] = []
         followed: list[tuple[FieldPlan, dict[Any, None]]] = []
         counting: set[int] = set()  # a connection asked for by several aliases is counted once
         for field_plan, rows in pending:
@@ -308,15 +325,22 @@ class Run:
                 try:
                     args = self.operation.arguments(field_plan)
                 except Exception as exc:  # noqa: BLE001 - reported at every path of the field
-                    self._failed[field_plan] = exc
+                    self._failed[field_plan] = self._failure(exc).error
                     continue
-                jobs.append(self._page(field_plan, list(keys), args.get("first"), args.get("after")))
+                first, after = args.get("first"), args.get("after")
+                size = self._first_page_size(first, after)
+                if size is not None:  # every parent's first page: keys of this level's batch
+                    for key in keys:
+                        self._want(wanted, relation.loader, (key, size))
+                paging.append((field_plan, list(keys), first, after))
             else:
                 for key in keys:
                     self._want(wanted, relation.loader, key)
             followed.append((field_plan, keys))
         jobs.extend(self._batch(loader, list(keys)) for loader, keys in wanted.items() if keys)
         await _all(jobs)
+        for page in paging:
+            await self._page(*page)
         return self._next_frontier(followed)
 
     def _want(self, wanted: dict[BatchLoad, dict[Any, None]], loader: BatchLoad, key: Any) -> None:
@@ -350,7 +374,7 @@ class Run:
                 self.context.principal = await authorize(self.context.request, None)
             self.context.principal.require(permission)
         except Exception as exc:  # noqa: BLE001 - the field's error, at each of its paths
-            refusal = exc
+            refusal = self._failure(exc).error
         self._refusals[permission] = refusal
         return refusal
 
@@ -358,37 +382,68 @@ class Run:
         try:
             values: Iterable[Any] = await loader(self.context.db, keys)
         except Exception as exc:  # noqa: BLE001 - every key of the batch fails with it, as with a DataLoader
-            values = [_Failure(exc)] * len(keys)
+            values = [self._failure(exc)] * len(keys)
         self._values[loader].update(zip(keys, values, strict=True))
 
     async def _count(self, connection: Connection[Any]) -> None:
         try:
             total = len(connection.page.items) if connection.counter is None else await connection.counter()
         except Exception as exc:  # noqa: BLE001 - reported at the totalCount path
-            total = _Failure(exc)
+            total = self._failure(exc)
         self._totals[id(connection)] = total
+
+    def _first_page_size(self, first: int | None, after: str | None) -> int | None:
+        """The size of the first pages a connection's arguments ask for, when they can be batched:
+        `(key, size)` is then each parent's key of the relation's loader (see Relation)."""
+        if after is not None:
+            return None
+        limits = page_limits(self.context.settings)
+        size = first if first is not None else limits.default_size
+        return size if 0 <= size <= limits.max_size else None  # else the page rule reports it
 
     async def _page(self, field_plan: FieldPlan, keys: list[Any], first: int | None,
                     after: str | None) -> None:
-        """Each parent's page of a connection; the first pages are one batch of the relation's loader
-        (through the request's DataLoader, which the page rule is written against)."""
+        """Each parent's page of a connection, by the relation's page rule. Its first pages were
+        loaded with the level's batches (`_load_level`), so the rule finds them without a query or a
+        future of its own; a later page (`after`) is a query per parent, on the request's connection."""
         relation, context = field_plan.relation, self.context
         assert relation is not None and relation.page is not None and relation.count is not None
         limits = page_limits(context.settings)
-        load_first_page = context.loaders[relation.loader].load
+        values = self._values.setdefault(relation.loader, {})
 
-        async def page_of(key: Any) -> Any:
+        async def load_first_page(page_key: Any) -> Any:
+            if page_key not in values:
+                await self._batch(relation.loader, [page_key])
+            return _unless_failed(values[page_key])
+
+        pages: dict[Any, Any] = {}
+        for key in keys:  # no I/O for a batched first page: one after the other, no task per parent
             try:
                 page = await relation.page(context.db, key, first, after, limits=limits,
                                            load_first_page=load_first_page)
             except Exception as exc:  # noqa: BLE001 - this parent's error
-                return _Failure(exc)
+                pages[key] = self._failure(exc)
+                continue
             connection = Connection(page=page, counter=None)
             self._counted[id(connection)] = (relation.count, key)
-            return connection
+            pages[key] = connection
+        self._pages[field_plan] = pages
 
-        pages = await asyncio.gather(*(page_of(key) for key in keys))
-        self._pages[field_plan] = dict(zip(keys, pages, strict=True))
+
+def _release_frames(errors: Iterable[BaseException]) -> None:
+    """Clear the locals of the frames in the tracebacks of `errors` and of what caused them, once
+    the request is done with them. A kept error's traceback holds the frames it passed through, and
+    they hold the run (its loaded rows, the request) in a cycle only the collector would free. The
+    tracebacks themselves stay whole, for the log of an unexpected error."""
+    seen: set[int] = set()
+    stack: list[BaseException | None] = list(errors)
+    while stack:
+        error = stack.pop()
+        if error is None or id(error) in seen:
+            continue
+        seen.add(id(error))
+        traceback.clear_frames(error.__traceback__)  # a frame still running is left as it is
+        stack.extend((error.__cause__, error.__context__, getattr(error, "original_error", None)))
 
 
 def _unless_failed(value: Any) -> Any:

@@ -41,14 +41,14 @@ from graphql.pyutils import is_awaitable as _graphql_is_awaitable
 from graphql.utilities import get_operation_ast
 from sqlalchemy import Row
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
-from strawberry.http.ides import get_graphql_ide_html
+from starlette.responses import Response
 
 from stateset_gateway import errors
 from stateset_gateway.config import GraphQLSettings
 from stateset_gateway.http.metrics import Metrics
 from stateset_gateway.http.rate_limit import RateLimiter
 from stateset_gateway.http.state import state_of
+from stateset_gateway.ide.graphiql import graphiql_page
 from stateset_gateway.schema.context import Context, memoized
 from stateset_gateway.schema.cost import Cost, operation_cost, waits_on_database
 from stateset_gateway.schema.errors import GRAPHQL_RESPONSE, error_entry, format_error, media_type
@@ -182,7 +182,7 @@ class GraphQLEndpoint:
         media = media_type(accept)
         if request.method in ("GET", "HEAD") and "query" not in request.query_params:
             if self.graphiql and "text/html" in accept:
-                return HTMLResponse(get_graphql_ide_html())
+                return graphiql_page(request, request.app.state.settings)
             return self._refuse(_bad_request("Missing query: pass ?query= or POST a JSON body"), media)
         params = self._params(request, body, media)
         if isinstance(params, Response):

@@ -35,7 +35,7 @@ def create_served_app() -> FastAPI:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or load_settings()
-    configure_logging(settings.logging.level, settings.logging.file)
+    configure_logging(settings.logging.level, settings.log_file)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -1,7 +1,8 @@
-"""docs/TROUBLESHOOTING.md, command by command: every `bash` block runs, in order, against a gateway
-started as `make run` starts it (on PostgreSQL, with Redis, as the guide's commands assume) and exits
-0, except the few named in NOT_RUN with why; its TOML blocks are settings the gateway accepts, its
-YAML blocks parse. The guide speaks of 127.0.0.1:8080; here the gateway has a free port instead."""
+"""docs/TROUBLESHOOTING.md and the README, command by command: every `bash` block runs, in order,
+against a gateway started as `make run` starts it (on PostgreSQL, with Redis, as the guide's commands
+assume) and exits 0, except the few named with why; the guide's TOML blocks are settings the gateway
+accepts, its YAML blocks parse. The documents speak of 127.0.0.1:8080; here the gateway has a free
+port instead."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import re
 import subprocess
 import sys
 import textwrap
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx

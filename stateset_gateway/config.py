@@ -28,8 +28,9 @@ from pydantic_settings import (
 if TYPE_CHECKING:
     from sqlalchemy.engine import URL
 
-# 32 bytes or more, as HS256 wants (RFC 7518 3.2); refused outside development all the same.
-DEFAULT_JWT_SECRET = "development-only-jwt-secret-change-me"
+# 64 bytes: long enough for any HMAC algorithm a token may name (RFC 7518 3.2), so PyJWT has no
+# key-length warning to give; refused outside development all the same.
+DEFAULT_JWT_SECRET = "development-only-jwt-secret-change-me-set-app-auth-jwt-secret-now"
 
 
 def to_sqlalchemy_url(url: str) -> URL:

@@ -7,7 +7,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test install lock bench clean
+.PHONY: run test install lock ide-assets bench clean
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -24,9 +24,17 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# Re-pin every dependency after editing pyproject.toml.
+# Re-pin every dependency after editing pyproject.toml: requirements.lock (with the dev extra) for
+# development and tests, requirements-production.lock (without it) for the image.
 lock: $(STAMP)
 	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 -o requirements.lock
+	$(BIN)/uv pip compile pyproject.toml --python-version 3.11 -o requirements-production.lock
+
+# Re-copy GraphiQL's and Swagger UI's browser files after changing ide-assets/package.json:
+# npm ci checks them against package-lock.json, vendor.py copies them with their integrity.
+ide-assets:
+	cd ide-assets && npm ci --ignore-scripts --no-audit --no-fund
+	$(PYTHON) ide-assets/vendor.py
 
 bench: $(STAMP)
 	$(BIN)/python -m bench $(BENCH_ARGS)

@@ -19,6 +19,8 @@ from stateset_gateway.http import operations, pipeline
 from stateset_gateway.http.logs import configure_logging
 from stateset_gateway.http.metrics import Metrics
 from stateset_gateway.http.rate_limit import RateLimiter
+from stateset_gateway.ide import assets as ide_assets
+from stateset_gateway.ide import swagger
 from stateset_gateway.rest_compat import api as rest_api
 from stateset_gateway.rest_compat import errors as rest_errors
 from stateset_gateway.schema.http import GraphQLEndpoint
@@ -35,7 +37,7 @@ def create_served_app() -> FastAPI:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or load_settings()
-    configure_logging(settings.logging.level, settings.logging.file)
+    configure_logging(settings.logging.level, settings.log_file)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -69,7 +71,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         description="GraphQL at /graphql (primary) and the StateSet API v1 REST compatibility layer at /api/v1.",
         openapi_url="/api/v1/openapi.json",
-        docs_url="/docs",
+        docs_url=None,  # ide.swagger serves /docs with its own files
         redoc_url=None,
         lifespan=lifespan,
         # Our own Prometheus metrics and JSON logs cover this; FastAPI's OpenTelemetry hooks would
@@ -81,6 +83,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     rest_errors.install(app)
     app.include_router(operations.router)
+    app.include_router(ide_assets.router)
+    app.include_router(swagger.router)
     app.include_router(rest_api.build_router())
     budget = (None if settings.graphql.cost_budget == "off"
               else RateLimiter(settings, settings.graphql.cost_budget, purpose="cost"))

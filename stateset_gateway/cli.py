@@ -136,6 +136,22 @@ def config_show() -> None:
     typer.echo(json.dumps(masked(_settings()), indent=2))
 
 
+@app.command()
+def doctor() -> None:
+    """Diagnostic information for a bug report: version, effective config (secrets masked), database
+    and migrations, Redis, the port, the log file. Exit 1 when a check fails."""
+    from stateset_gateway import doctor as diagnose
+
+    settings = _settings()
+    typer.echo(diagnose.version_line())
+    typer.echo("Configuration: " + json.dumps(diagnose.configuration(settings), indent=2))
+    lines, healthy = diagnose.run(settings)
+    for line in lines:
+        typer.echo(line)
+    if not healthy:
+        raise typer.Exit(1)
+
+
 @schema_app.command("print")
 def schema_print() -> None:
     """Print the GraphQL schema in SDL (the committed schema.graphql is this output)."""

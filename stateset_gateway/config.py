@@ -28,7 +28,9 @@ from pydantic_settings import (
 if TYPE_CHECKING:
     from sqlalchemy.engine import URL
 
-DEFAULT_JWT_SECRET = "dev-secret-change-me"
+# 64 bytes: long enough for any HMAC algorithm a token may name (RFC 7518 3.2), so PyJWT has no
+# key-length warning to give; refused outside development all the same.
+DEFAULT_JWT_SECRET = "development-only-jwt-secret-change-me-set-app-auth-jwt-secret-now"
 
 
 def to_sqlalchemy_url(url: str) -> URL:
@@ -86,9 +88,14 @@ class CacheSettings(BaseModel):
     max_size_mb: int = Field(128, ge=1)
 
 
+DEVELOPMENT_LOG_FILE = Path("logs/stateset.log")
+
+
 class LoggingSettings(BaseModel):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    file: Path | None = Field(None, description="Also write JSON log lines here, e.g. logs/stateset.log.")
+    file: Path | Literal["off"] | None = Field(
+        None, description="Also write JSON log lines here (rotated by size); unset: logs/stateset.log in "
+                          "development and no file elsewhere; \"off\": no file.")
 
     @field_validator("level", mode="before")
     @classmethod
@@ -203,6 +210,16 @@ class Settings(BaseSettings):
     @property
     def database_kind(self) -> str:
         return self.sqlalchemy_url.get_backend_name()
+
+    @property
+    def log_file(self) -> Path | None:
+        """Where JSON log lines also go: `[logging] file`, else logs/stateset.log in development (the
+        troubleshooting guide greps it), else nowhere but stdout."""
+        if self.logging.file == "off":
+            return None
+        if self.logging.file is None:
+            return DEVELOPMENT_LOG_FILE if self.is_development else None
+        return self.logging.file
 
     @property
     def should_auto_migrate(self) -> bool:

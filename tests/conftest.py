@@ -27,6 +27,7 @@ from tests.support.statements import StatementLog
 os.environ["APP_CONFIG_DIR"] = str(Path(__file__).parent / "no-config")
 for _key in [k for k in os.environ if k.startswith("APP__")]:
     del os.environ[_key]
+os.environ["APP__LOGGING__FILE"] = "off"  # in-process apps write no logs/stateset.log into the checkout
 
 
 @pytest.fixture(scope="session", params=services.backends())

@@ -13,7 +13,6 @@ requires every claim, the issuer and the audience.
 from __future__ import annotations
 
 import uuid
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -34,10 +33,6 @@ ALGORITHM = "HS256"
 LEEWAY_SECONDS = 5  # tolerated clock skew between instances
 REQUIRED_CLAIMS = ["sub", "jti", "iat", "nbf", "exp", "iss", "aud", "type"]
 TokenType = Literal["access", "refresh"]
-
-# load_settings refuses secrets under 32 characters outside development; the development default is
-# short on purpose, so PyJWT's key-length warning about it is only noise.
-warnings.filterwarnings("ignore", category=jwt.InsecureKeyLengthWarning)
 
 
 @dataclass(frozen=True)

@@ -135,6 +135,18 @@ def _generator(rng_seed: int, taken: set[str]) -> tuple[random.Random, str]:
         attempt += 1
 
 
+LOW_STOCK_EVERY = 5  # one product in five is due for reordering at its first location
+
+
+def _reorder_point(product_number: int, available: int) -> int:
+    """10, or for one product in five a reorder point above what its first location has, so that
+    `inventory(lowStock: true)` (the README's second query) has stock to show. Decided without the
+    random stream, so every other value the seed draws stays what it was."""
+    if product_number % LOW_STOCK_EVERY:
+        return 10
+    return (available // 50 + 1) * 50
+
+
 async def seed(db: Database, size: SeedSize, *, rng_seed: int = 7, progress: Progress | None = None) -> SeedReport:
     existing = await _existing(db)
     rng, tag = _generator(rng_seed, existing.tags)
@@ -228,9 +240,11 @@ async def seed(db: Database, size: SeedSize, *, rng_seed: int = 7, progress: Pro
             order["order_number"] = f"ORD-{rng.getrandbits(32):08X}"
         seen.add(order["order_number"])
     balances = [{"id": uuid.UUID(int=rng.getrandbits(128), version=4), "product_id": pid, "location_id": lid,
-                 "on_hand": on_hand, "reserved": reserved, "reorder_point": 10,
+                 "on_hand": on_hand, "reserved": reserved,
+                 "reorder_point": _reorder_point(n, on_hand - reserved) if i == 0 else 10,
                  "created_at": now, "updated_at": now, "version": 1}
-                for of_product in levels.values() for (pid, lid), (on_hand, reserved) in of_product.items()]
+                for n, of_product in enumerate(levels.values())
+                for i, ((pid, lid), (on_hand, reserved)) in enumerate(of_product.items())]
 
     async with db.writer() as session:
         conn = await session.connection()

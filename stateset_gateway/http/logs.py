@@ -11,12 +11,16 @@ import os
 import sys
 import time
 from contextvars import ContextVar
+from logging.handlers import RotatingFileHandler
 from pathlib import Path
 from typing import Any
 
 import orjson
 
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
+
+LOG_FILE_MAX_BYTES = 10 * 1024 * 1024  # then the file is renamed stateset.log.1 and a new one begun
+LOG_FILE_BACKUPS = 5  # stateset.log.1 .. .5 are kept: at most 60 MB of log files
 
 _RESERVED = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime", "request_id"}
 
@@ -64,7 +68,8 @@ class JsonFormatter(logging.Formatter):
 
 
 def configure_logging(level: str = "INFO", file: Path | None = None) -> None:
-    """JSON lines on stdout, and in `file` when configured. Idempotent: safe to call per app."""
+    """JSON lines on stdout, and in `file` when given (rotated by size, so `tail -f` and `grep` on it
+    work and it never fills the disk). Idempotent: safe to call per app."""
     root = logging.getLogger()
     for handler in list(root.handlers):
         if getattr(handler, "_stateset", False):
@@ -73,7 +78,8 @@ def configure_logging(level: str = "INFO", file: Path | None = None) -> None:
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stdout)]
     if file is not None:
         file.parent.mkdir(parents=True, exist_ok=True)
-        handlers.append(logging.FileHandler(file, encoding="utf-8"))
+        handlers.append(RotatingFileHandler(file, maxBytes=LOG_FILE_MAX_BYTES, backupCount=LOG_FILE_BACKUPS,
+                                            encoding="utf-8"))
     for handler in handlers:
         handler.setFormatter(JsonFormatter())
         handler._stateset = True  # type: ignore[attr-defined]
@@ -115,6 +121,8 @@ class RequestLog:
         for handler in handlers:
             with handler.lock:  # type: ignore[union-attr]  # the lock StreamHandler.emit takes
                 try:
+                    if isinstance(handler, RotatingFileHandler):
+                        _roll_over_before(handler, line)
                     handler.stream.write(line)
                     handler.stream.flush()
                 except Exception:  # as logging does: a broken log stream never fails the request
@@ -133,3 +141,11 @@ class RequestLog:
                 found.append(handler)  # type: ignore[arg-type]
             logger = logger.parent if logger.propagate else None
         return found
+
+
+def _roll_over_before(handler: RotatingFileHandler, line: str) -> None:
+    """What `RotatingFileHandler.emit` checks before a record, for a line written without one."""
+    if handler.stream is None:  # closed by a previous rollover's failure, or opened lazily
+        handler.stream = handler._open()
+    if handler.maxBytes > 0 and handler.stream.tell() + len(line) >= handler.maxBytes:
+        handler.doRollover()

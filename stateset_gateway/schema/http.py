@@ -43,8 +43,7 @@ from graphql.pyutils import is_awaitable as _graphql_is_awaitable
 from graphql.utilities import get_operation_ast
 from sqlalchemy import Row
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
-from strawberry.http.ides import get_graphql_ide_html
+from starlette.responses import Response
 
 from stateset_gateway import errors
 from stateset_gateway.caches import SizedLRU, document_bytes
@@ -52,6 +51,7 @@ from stateset_gateway.config import ConfigError, GraphQLSettings
 from stateset_gateway.http.metrics import Metrics
 from stateset_gateway.http.rate_limit import RateLimiter
 from stateset_gateway.http.state import state_of
+from stateset_gateway.ide.graphiql import graphiql_page
 from stateset_gateway.schema.context import Context, memoized
 from stateset_gateway.schema.cost import Cost, operation_cost, waits_on_database
 from stateset_gateway.schema.errors import GRAPHQL_RESPONSE, error_entry, format_error, media_type
@@ -205,7 +205,7 @@ class GraphQLEndpoint:
         media = media_type(accept)
         if request.method in ("GET", "HEAD") and not any(p in request.query_params for p in OPERATION_PARAMETERS):
             if self.graphiql and "text/html" in accept:
-                return HTMLResponse(get_graphql_ide_html())
+                return graphiql_page(request, request.app.state.settings)
             return self._refuse(_bad_request("Missing query: pass ?query= or POST a JSON body"), media)
         response = await self._answer(request, body, media)
         if request.method != "POST":

@@ -1,0 +1,133 @@
+"""The engine and sessions for SQLite (embedded default) or PostgreSQL.
+
+SQLite: WAL and a busy timeout so concurrent writers wait instead of failing, foreign keys on, and
+write transactions opened with BEGIN IMMEDIATE so two writers never deadlock upgrading a read lock
+(that is how concurrent orders never oversell there). PostgreSQL: a bounded pool from `[database]`,
+pre-ping so the gateway recovers by itself when the server comes back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import event, text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import NullPool
+
+from stateset_gateway.config import Settings
+
+
+def _sqlite_engine(settings: Settings, *, immediate: bool) -> AsyncEngine:
+    url = settings.sqlalchemy_url
+    db = settings.database
+    busy_ms = int(db.connect_timeout_seconds * 1000)
+    in_memory = url.database in (None, "", ":memory:")
+    # The in-memory database lives in one connection; a file gets the same bounded pool `[database]`
+    # describes for PostgreSQL (each connection is a thread), so max_connections means the same thing
+    # on both and an exhausted pool answers "Timeout acquiring connection from pool" after
+    # connect_timeout instead of SQLAlchemy's fixed 5 + 10 connections and 30 s.
+    pool_args: dict[str, Any] = {"poolclass": NullPool} if in_memory else {
+        "pool_size": db.max_connections,
+        "max_overflow": 0,
+        "pool_timeout": db.connect_timeout_seconds,
+        "pool_recycle": db.idle_timeout,
+    }
+    engine = create_async_engine(
+        url,
+        echo=db.echo,
+        connect_args={"timeout": db.connect_timeout_seconds},
+        **pool_args,
+    )
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we emit BEGIN ourselves, below
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    begin = "BEGIN IMMEDIATE" if immediate else "BEGIN"
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql(begin)
+
+    return engine
+
+
+def _postgres_engine(settings: Settings) -> AsyncEngine:
+    db = settings.database
+    return create_async_engine(
+        settings.sqlalchemy_url,
+        echo=db.echo,
+        pool_size=db.max_connections,
+        max_overflow=0,
+        pool_timeout=db.connect_timeout_seconds,
+        pool_recycle=db.idle_timeout,
+        pool_pre_ping=True,
+        # Pooled connections rest in autocommit: a read is then one round trip, not BEGIN + SELECT +
+        # ROLLBACK, and the pre-ping is a bare `;` rather than BEGIN/`;`/ROLLBACK. Under READ COMMITTED
+        # every statement takes its own snapshot anyway, so a read sees exactly what it saw inside a
+        # transaction. Writes get their transaction back through `Database.write_engine`.
+        isolation_level="AUTOCOMMIT",
+        connect_args={
+            "timeout": db.connect_timeout_seconds,
+            "server_settings": {"lock_timeout": str(db.lock_timeout_ms), "application_name": "stateset-gateway"},
+        },
+    )
+
+
+class Database:
+    """Engines plus session factories. `reader()` for queries, `writer()` for operations that change data."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.kind = settings.database_kind
+        if self.kind == "sqlite":
+            self.engine = _sqlite_engine(settings, immediate=False)
+            self.write_engine = _sqlite_engine(settings, immediate=True)
+        else:
+            self.engine = _postgres_engine(settings)
+            # The same pool; each checked-out connection switches to READ COMMITTED transactions
+            # (no round trip) and back to autocommit when returned.
+            self.write_engine = self.engine.execution_options(isolation_level="READ COMMITTED")
+        self._read_sessions = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
+        self._write_sessions = async_sessionmaker(self.write_engine, expire_on_commit=False, autoflush=False)
+
+    @asynccontextmanager
+    async def reader(self) -> AsyncIterator[AsyncSession]:
+        """A short session for reads; it never writes, so nothing is committed."""
+        async with self._read_sessions() as session:
+            yield session
+
+    @asynccontextmanager
+    async def writer(self) -> AsyncIterator[AsyncSession]:
+        """One transaction: committed when the block ends, rolled back whole if it raises."""
+        async with self._write_sessions() as session, session.begin():
+            yield session
+
+    async def ping(self, timeout: float = 2.0) -> None:
+        async def _ping() -> None:
+            async with self.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+
+        await asyncio.wait_for(_ping(), timeout)
+
+    async def warm_up(self) -> None:
+        """Open `min_connections` pooled connections ahead of traffic (PostgreSQL)."""
+        if self.kind != "postgresql" or self.settings.database.min_connections <= 0:
+            return
+        conns = [await self.engine.connect() for _ in range(self.settings.database.min_connections)]
+        for conn in conns:
+            await conn.close()
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+        if self.write_engine.pool is not self.engine.pool:
+            await self.write_engine.dispose()

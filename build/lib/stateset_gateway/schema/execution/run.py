@@ -1,0 +1,424 @@
+"""Executing a plan: the root fields through their resolvers, then every level below in two phases.
+
+Load: walk the plan level by level; each relation at a level is one call of its batch function for
+the keys of every parent at that level (deduplicated, and minus keys this request already loaded,
+as a per-request DataLoader would skip them); sibling loads run concurrently. A relation's
+permission is decided once per request against the caller the root field authenticated.
+
+Build: each selection's functions (made with the plan) turn rows into dicts: the fast one first;
+if anything fails, the careful one, which locates, keeps and propagates errors as graphql-core does:
+an error on a nullable field nulls it; on a non-null one it nulls the nearest nullable parent, and
+errors later raised below a nulled position are dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import operator
+from collections.abc import Awaitable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from graphql import (
+    DocumentNode,
+    ExecutionResult,
+    FieldNode,
+    GraphQLError,
+    GraphQLResolveInfo,
+    GraphQLSchema,
+    OperationDefinitionNode,
+    default_field_resolver,
+    located_error,
+)
+from graphql.execution.values import VariableValues, get_argument_values, get_variable_values
+from graphql.pyutils import Path
+from graphql.pyutils import is_awaitable as default_is_awaitable
+from graphql.type.definition import GraphQLResolveInfoHelpers
+
+from stateset_gateway.http.authentication import authorize
+from stateset_gateway.schema.common import Connection, page_limits
+from stateset_gateway.schema.context import BatchLoad, Context
+from stateset_gateway.schema.execution.plan import ParsedDocument, PlanCache
+from stateset_gateway.schema.execution.tree import FieldPlan, Kind, ObjectPlan, Plan
+
+
+class _Failure:
+    """What a load or resolver raised, kept in place of its value: raised again where it is read."""
+
+    __slots__ = ("error",)
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+
+Frontier = list[tuple[ObjectPlan, list[Any]]]
+
+MAX_COERCION_ERRORS = 50  # graphql-core's default
+
+
+async def _gather(values: Sequence[Awaitable[Any]]) -> list[Any]:
+    return list(await asyncio.gather(*values))
+
+
+def _track(_values: Sequence[Any]) -> None:
+    raise NotImplementedError("a root resolver must await the work it starts: nothing settles it later")
+
+
+ASYNC_HELPERS = GraphQLResolveInfoHelpers(gather=_gather, track=_track)
+"""What a root resolver's info offers for its own concurrent work (no resolver here uses it)."""
+
+
+class PlannedExecutor:
+    """Runs an operation from its plan; answers None when it has none (the caller uses graphql-core)."""
+
+    def __init__(self, schema: GraphQLSchema, cache_size: int = 1000) -> None:
+        self.schema = schema
+        self.plans = PlanCache(cache_size)
+
+    async def execute(self, document: DocumentNode, context: Context, variables: dict[str, Any] | None,
+                      operation_name: str | None) -> ExecutionResult | None:
+        parsed = self.plans.document(document)
+        operation = parsed.operations.get(operation_name) if parsed is not None else None
+        if parsed is None or operation is None:  # graphql-core reports an unknown or ambiguous operation
+            return None
+        values = get_variable_values(self.schema, operation.variable_definitions or (), variables or {},
+                                     max_errors=MAX_COERCION_ERRORS)
+        if isinstance(values, list):  # variables that do not coerce: graphql-core's errors, no data
+            return ExecutionResult(None, values)
+        plan = self.plans.plan(self.schema, parsed, operation, values)
+        if plan is None:
+            return None
+        return await Run(Operation(self.schema, parsed, operation, values, context), plan).execute()
+
+
+@dataclass(frozen=True, slots=True)
+class Operation:
+    """One request's operation: what graphql-core's Executor.build gathers, without an executor
+    (whose helpers refer back to it: a reference cycle per request for the collector to find)."""
+
+    schema: GraphQLSchema
+    parsed: ParsedDocument
+    definition: OperationDefinitionNode
+    variables: VariableValues
+    context: Context
+
+    def info(self, field_plan: FieldPlan) -> GraphQLResolveInfo:
+        """graphql-core's resolve info for a root field."""
+        path = Path(None, field_plan.key, field_plan.parent.name)
+        return GraphQLResolveInfo(field_plan.name, field_plan.nodes, field_plan.definition.type,
+                                  field_plan.parent, path, self.schema, self.parsed.fragment_definitions,
+                                  None, self.definition, self.variables, self.context, default_is_awaitable,
+                                  None, ASYNC_HELPERS)
+
+    def arguments(self, field_plan: FieldPlan) -> dict[str, Any]:
+        details, definition = field_plan.details[0], field_plan.definition
+        if not definition.args and not details.node.arguments:
+            return {}
+        return get_argument_values(definition, details.node, self.variables, details.fragment_variable_values)
+
+
+class Run:
+    """The state of one request's execution of a plan."""
+
+    def __init__(self, operation: Operation, plan: Plan) -> None:
+        self.operation = operation
+        self.plan = plan
+        self.context = operation.context
+        self.errors: list[GraphQLError] = []
+        self._positions: set[Path | None] = set()
+        self._resolved: dict[FieldPlan, Any] = {}
+        self._values: dict[BatchLoad, dict[Any, Any]] = {}
+        self._pages: dict[FieldPlan, dict[Any, Any]] = {}
+        self._failed: dict[FieldPlan, Exception] = {}
+        self._totals: dict[int, Any] = {}
+        self._counted: dict[int, tuple[BatchLoad, Any]] = {}
+        self._refusals: dict[str, Exception | None] = {}
+
+    async def execute(self) -> ExecutionResult:
+        root = self.plan.root
+        if self.plan.serial:
+            data: dict[str, Any] | None = {}
+            for field_plan in root.fields:  # mutations: one after the other, each completed first
+                if field_plan.kind is Kind.ROOT:
+                    await self._resolve(field_plan)
+                    await self._load(self._frontier([field_plan]))
+                try:
+                    value = self._emit(field_plan)
+                except GraphQLError as error:
+                    self.add(error, None)
+                    data = None
+                    break
+                data[field_plan.key] = value
+        else:
+            roots = [f for f in root.fields if f.kind is Kind.ROOT]
+            if not await self._resolve_concurrently(roots):
+                return ExecutionResult(None, self.errors)
+            await self._load(self._frontier(roots))
+            try:
+                data = root.fast(None, self)
+            except Exception:  # noqa: BLE001 - something to report: built again the careful way
+                data = self._build_carefully(root)
+        return ExecutionResult(data, self.errors or None)
+
+    def _build_carefully(self, root: ObjectPlan) -> dict[str, Any] | None:
+        try:
+            return root.build(None, None, self)  # type: ignore[arg-type]
+        except GraphQLError as error:
+            self.add(error, None)
+            return None
+
+    def _emit(self, field_plan: FieldPlan) -> Any:
+        try:
+            return field_plan.emit(None, None, self)
+        except Exception as exc:  # noqa: BLE001 - a field error
+            return self.field_error(exc, None, field_plan.key, field_plan.nodes, field_plan.non_null)
+
+    # --- errors, as graphql-core's handle_field_error and CollectedErrors keep them
+
+    def field_error(self, exc: Exception, path: Path | None, key: str | int, nodes: list[FieldNode],
+                    non_null: bool) -> None:
+        position = Path(path, key, None)
+        error = located_error(exc, nodes, position.as_list())
+        if non_null:
+            raise error
+        self.add(error, position)
+        return None
+
+    def add(self, error: GraphQLError, position: Path | None) -> None:
+        positions = self._positions
+        if None in positions:
+            return
+        ancestor = position
+        while ancestor is not None:
+            if ancestor in positions:
+                return
+            ancestor = ancestor.prev
+        positions.add(position)
+        self.errors.append(error)
+
+    # --- values, read by the plan's build functions
+
+    def resolved(self, field_plan: FieldPlan) -> Any:
+        return _unless_failed(self._resolved[field_plan])
+
+    def loaded(self, field_plan: FieldPlan, key: Any) -> Any:
+        failure = self._failed.get(field_plan)
+        if failure is not None:
+            raise failure
+        if field_plan.kind is Kind.PAGE:
+            return _unless_failed(self._pages[field_plan][key])
+        assert field_plan.relation is not None
+        return _unless_failed(self._values[field_plan.relation.loader][key])
+
+    def total(self, connection: Connection[Any]) -> Any:
+        counted = self._counted.get(id(connection))
+        if counted is None:
+            return _unless_failed(self._totals[id(connection)])
+        loader, key = counted
+        return _unless_failed(self._values[loader][key])
+
+    # --- the root fields
+
+    async def _resolve(self, field_plan: FieldPlan) -> None:
+        """A root field through its own resolver (Strawberry's, with its permission extension)."""
+        operation = self.operation
+        try:
+            resolve = field_plan.definition.resolve or default_field_resolver
+            result = resolve(None, operation.info(field_plan), **operation.arguments(field_plan))
+            if inspect.isawaitable(result):
+                result = await result
+        except Exception as exc:  # noqa: BLE001 - the field's error, reported where it is emitted
+            result = _Failure(exc)
+        self._resolved[field_plan] = result
+
+    async def _resolve_concurrently(self, roots: list[FieldPlan]) -> bool:
+        """Resolve the root fields together and report their errors in the order they finish, as
+        graphql-core does: the first non-null field to fail nulls `data` (False), and errors that
+        would finish after it are not reported."""
+        finished: list[FieldPlan] = []
+
+        async def resolve(field_plan: FieldPlan) -> None:
+            await self._resolve(field_plan)
+            finished.append(field_plan)
+
+        await _all([resolve(f) for f in roots])
+        for field_plan in finished:
+            failure = self._resolved[field_plan]
+            if type(failure) is not _Failure:
+                continue
+            error = located_error(failure.error, field_plan.nodes, [field_plan.key])
+            if field_plan.non_null:
+                self.add(error, None)
+                return False
+            self.add(error, Path(None, field_plan.key, None))
+            self._resolved[field_plan] = None  # reported: the field is null
+        return True
+
+    def _frontier(self, roots: list[FieldPlan]) -> Frontier:
+        frontier = []
+        for field_plan in roots:
+            value = self._resolved.get(field_plan)
+            selection = field_plan.selection
+            if selection is not None and selection.loads and type(value) is not _Failure:
+                frontier.append((selection, _flatten([value], field_plan.list_depth)))
+        return frontier
+
+    # --- the load phase
+
+    async def _load(self, frontier: Frontier) -> None:
+        while frontier:
+            pending: list[tuple[FieldPlan, list[Any]]] = []
+            stack = list(frontier)
+            while stack:  # plain values (derived objects, a connection's nodes) stay on this level
+                plan, rows = stack.pop()
+                if not rows:
+                    continue
+                pending.extend((field_plan, rows) for field_plan in plan.loading)
+                for field_plan in plan.expand:
+                    assert field_plan.selection is not None
+                    stack.append((field_plan.selection, _values_of(field_plan, rows)))
+            frontier = await self._load_level(pending)
+
+    async def _load_level(self, pending: list[tuple[FieldPlan, list[Any]]]) -> Frontier:
+        wanted: dict[BatchLoad, dict[Any, None]] = {}
+        jobs: list[Awaitable[None]] = []
+        followed: list[tuple[FieldPlan, dict[Any, None]]] = []
+        counting: set[int] = set()  # a connection asked for by several aliases is counted once
+        for field_plan, rows in pending:
+            if field_plan.kind is Kind.TOTAL:
+                for connection in rows:
+                    counted = self._counted.get(id(connection))
+                    if counted is not None:
+                        self._want(wanted, *counted)
+                    elif id(connection) not in counting and id(connection) not in self._totals:
+                        counting.add(id(connection))
+                        jobs.append(self._count(connection))
+                continue
+            relation = field_plan.relation
+            assert relation is not None
+            refusal = await self._refusal(relation.permission)
+            if refusal is not None:
+                self._failed[field_plan] = refusal
+                continue
+            key_of = operator.attrgetter(relation.key)
+            keys = dict.fromkeys(key_of(row) for row in rows)
+            if field_plan.kind is Kind.PAGE:
+                try:
+                    args = self.operation.arguments(field_plan)
+                except Exception as exc:  # noqa: BLE001 - reported at every path of the field
+                    self._failed[field_plan] = exc
+                    continue
+                jobs.append(self._page(field_plan, list(keys), args.get("first"), args.get("after")))
+            else:
+                for key in keys:
+                    self._want(wanted, relation.loader, key)
+            followed.append((field_plan, keys))
+        jobs.extend(self._batch(loader, list(keys)) for loader, keys in wanted.items() if keys)
+        await _all(jobs)
+        return self._next_frontier(followed)
+
+    def _want(self, wanted: dict[BatchLoad, dict[Any, None]], loader: BatchLoad, key: Any) -> None:
+        if key not in self._values.setdefault(loader, {}):
+            wanted.setdefault(loader, {})[key] = None
+
+    def _next_frontier(self, followed: list[tuple[FieldPlan, dict[Any, None]]]) -> Frontier:
+        frontier: Frontier = []
+        for field_plan, keys in followed:
+            selection = field_plan.selection
+            if selection is None or not selection.loads:
+                continue
+            assert field_plan.relation is not None
+            found = (self._pages[field_plan] if field_plan.kind is Kind.PAGE
+                     else self._values[field_plan.relation.loader])
+            values = [value for value in (found[key] for key in keys) if type(value) is not _Failure]
+            depth = 0 if field_plan.kind is Kind.PAGE else field_plan.list_depth
+            frontier.append((selection, _flatten(values, depth)))
+        return frontier
+
+    async def _refusal(self, permission: str | None) -> Exception | None:
+        """Why the caller may not read a relation needing `permission` (None: it may), as
+        RelationPermission decides it, once per request."""
+        if permission is None:
+            return None
+        if permission in self._refusals:
+            return self._refusals[permission]
+        refusal: Exception | None = None
+        try:
+            if self.context.principal is None:
+                self.context.principal = await authorize(self.context.request, None)
+            self.context.principal.require(permission)
+        except Exception as exc:  # noqa: BLE001 - the field's error, at each of its paths
+            refusal = exc
+        self._refusals[permission] = refusal
+        return refusal
+
+    async def _batch(self, loader: BatchLoad, keys: list[Any]) -> None:
+        try:
+            values: Iterable[Any] = await loader(self.context.db, keys)
+        except Exception as exc:  # noqa: BLE001 - every key of the batch fails with it, as with a DataLoader
+            values = [_Failure(exc)] * len(keys)
+        self._values[loader].update(zip(keys, values, strict=True))
+
+    async def _count(self, connection: Connection[Any]) -> None:
+        try:
+            total = len(connection.page.items) if connection.counter is None else await connection.counter()
+        except Exception as exc:  # noqa: BLE001 - reported at the totalCount path
+            total = _Failure(exc)
+        self._totals[id(connection)] = total
+
+    async def _page(self, field_plan: FieldPlan, keys: list[Any], first: int | None,
+                    after: str | None) -> None:
+        """Each parent's page of a connection; the first pages are one batch of the relation's loader
+        (through the request's DataLoader, which the page rule is written against)."""
+        relation, context = field_plan.relation, self.context
+        assert relation is not None and relation.page is not None and relation.count is not None
+        limits = page_limits(context.settings)
+        load_first_page = context.loaders[relation.loader].load
+
+        async def page_of(key: Any) -> Any:
+            try:
+                page = await relation.page(context.db, key, first, after, limits=limits,
+                                           load_first_page=load_first_page)
+            except Exception as exc:  # noqa: BLE001 - this parent's error
+                return _Failure(exc)
+            connection = Connection(page=page, counter=None)
+            self._counted[id(connection)] = (relation.count, key)
+            return connection
+
+        pages = await asyncio.gather(*(page_of(key) for key in keys))
+        self._pages[field_plan] = dict(zip(keys, pages, strict=True))
+
+
+def _unless_failed(value: Any) -> Any:
+    if type(value) is _Failure:
+        raise value.error
+    return value
+
+
+async def _all(jobs: list[Awaitable[None]]) -> None:
+    if len(jobs) == 1:
+        await jobs[0]
+    elif jobs:
+        await asyncio.gather(*jobs)
+
+
+def _values_of(field_plan: FieldPlan, rows: list[Any]) -> list[Any]:
+    """A plain field's values for every parent, for the loads below it (an error is left to the build
+    phase, which reports it where it occurs)."""
+    get = field_plan.get
+    assert get is not None
+    values = []
+    for row in rows:
+        try:
+            values.append(get(row))
+        except Exception:  # noqa: BLE001, S112 - reported by the build phase
+            continue
+    return _flatten(values, field_plan.list_depth)
+
+
+def _flatten(values: list[Any], depth: int) -> list[Any]:
+    """The objects inside `values` (each a value of a field `depth` lists deep), without nulls."""
+    for _ in range(depth):
+        values = [item for value in values if value is not None for item in value]
+    return [value for value in values if value is not None]

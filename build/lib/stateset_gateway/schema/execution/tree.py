@@ -1,0 +1,114 @@
+"""The plan tree: what kind each selected field is, and the selections it is made of.
+
+plan.py builds it, compile.py generates its fast builds, run.py executes it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, Protocol
+
+from graphql import (
+    FieldNode,
+    GraphQLField,
+    GraphQLObjectType,
+    OperationDefinitionNode,
+    OperationType,
+    is_non_null_type,
+)
+from graphql.execution.collect_fields import FieldDetails
+from graphql.pyutils import Path
+
+from stateset_gateway.schema.relations import Relation
+
+
+
+class Run(Protocol):
+    """What a plan's emitters ask of the run that executes it (run.py): the values loaded for this
+    request, and where to record a field's error. Declared here so that the plan, its compiled
+    builders and the run depend on this module, not on each other."""
+
+    def resolved(self, field_plan: FieldPlan) -> Any: ...
+
+    def loaded(self, field_plan: FieldPlan, key: Any) -> Any: ...
+
+    def total(self, connection: Any) -> Any: ...
+
+    def field_error(self, exc: Exception, path: Path | None, key: str | int, nodes: list[FieldNode],
+                    non_null: bool) -> None: ...
+
+Complete = Callable[[Any, Path | None, "str | int", Run], Any]
+"""`complete(value, parent_path, key, run)`: the JSON of `value` at `parent_path` + `key`."""
+
+Emit = Callable[[Any, Path | None, Run], Any]
+"""`emit(parent, parent_path, run)`: the JSON of one field of `parent`."""
+
+
+class Kind(Enum):
+    """What a field is, for the executor (see plan.py)."""
+
+    ROOT = "root"
+    VALUE = "value"
+    RELATION = "relation"
+    PAGE = "page"
+    TOTAL = "total"
+    TYPENAME = "typename"
+
+
+@dataclass(eq=False)
+class FieldPlan:
+    """One response key of a selection. Hashable by identity: the executor keys its per-request
+    state (loaded values, refusals, arguments) by field plan."""
+
+    key: str
+    parent: GraphQLObjectType
+    definition: GraphQLField
+    details: list[FieldDetails]
+    kind: Kind
+    get: Callable[[Any], Any] | None = None  # VALUE
+    relation: Relation | None = None  # RELATION, PAGE
+    selection: ObjectPlan | None = None  # the plan of the innermost object type, if any
+    list_depth: int = 0
+    complete: Complete = field(init=False, repr=False)
+    emit: Emit = field(init=False, repr=False)
+
+    @property
+    def name(self) -> str:
+        return self.details[0].node.name.value
+
+    @property
+    def nodes(self) -> list[FieldNode]:
+        return [detail.node for detail in self.details]
+
+    @property
+    def non_null(self) -> bool:
+        return is_non_null_type(self.definition.type)
+
+
+@dataclass(eq=False)
+class ObjectPlan:
+    """The fields selected on one object type at one place in the document."""
+
+    type: GraphQLObjectType
+    fields: list[FieldPlan]
+    loading: list[FieldPlan] = field(default_factory=list)  # RELATION / PAGE / TOTAL fields
+    expand: list[FieldPlan] = field(default_factory=list)  # VALUE fields whose selection loads
+    build: Callable[[Any, Path, Run], dict[str, Any]] = field(init=False, repr=False)  # careful: errors
+    fast: Callable[[Any, Run], dict[str, Any]] = field(init=False, repr=False)  # no errors (compile.py)
+
+    @property
+    def loads(self) -> bool:
+        """Whether executing this selection loads anything (here or below a plain value)."""
+        return bool(self.loading or self.expand)
+
+
+@dataclass(eq=False)
+class Plan:
+    operation: OperationDefinitionNode
+    root: ObjectPlan
+
+    @property
+    def serial(self) -> bool:
+        return self.operation.operation is OperationType.MUTATION

@@ -8,7 +8,9 @@ limit of the gateway: a `limits` strategy over a `limits` storage, Redis when `A
 limit and the GraphQL cost budget are `RateLimiter`s (fixed windows, `FixedWindow`); the login guard
 uses the same storages with `limits`' moving window.
 
-Operations endpoints (health, metrics) are never limited: probes must not be starved by traffic. If
+Operations endpoints (health, metrics) are never limited: probes must not be starved by traffic.
+Nor are the IDE pages' files under /static (public, immutable, cached by the browser): a developer
+opening GraphiQL would otherwise spend several requests of their budget on scripts. If
 the counter store is down the limit is not enforced (and that is logged): refusing all traffic is
 worse than admitting some extra.
 
@@ -37,7 +39,7 @@ from stateset_gateway.http.state import SCOPE_KEY
 
 log = logging.getLogger("stateset_gateway.rate_limit")
 
-UNLIMITED_PATHS = ("/health", "/metrics")
+UNLIMITED_PATHS = ("/health", "/metrics", "/static/")
 STORE_WARNING_INTERVAL = 60.0
 
 

@@ -126,6 +126,16 @@ async def test_operations_endpoints_are_never_limited(limited: Gateway) -> None:
             assert response.status_code == 200 and "x-ratelimit-limit" not in response.headers
 
 
+async def test_the_ide_pages_files_are_never_limited(limited: Gateway) -> None:
+    """Opening GraphiQL loads several scripts; none of them spends the developer's budget."""
+    from stateset_gateway.ide.assets import manifest
+
+    urls = [asset.url for files in manifest().values() for asset in files.values()]
+    for url in urls[:6] * 2:
+        response = await limited.get(url)
+        assert response.status_code == 200 and "x-ratelimit-limit" not in response.headers, url
+
+
 async def test_instances_share_counters_through_redis(
     database_url: str, redis_url: str, db: Database, auth_headers: AuthHeaders
 ) -> None:

@@ -185,7 +185,40 @@ class ReturnOut(Resource):
     refund_amount: Money
 
 
+# ---- webhooks ------------------------------------------------------------------------------------
+
+class WebhookOut(Resource):
+    url: str
+    description: str | None
+    event_types: list[str] = Field(examples=[["order.created", "shipment.*"]])
+    is_active: bool
+    disabled_reason: str | None = Field(description="Why the endpoint was disabled automatically, if it was.")
+
+
+class WebhookSecretOut(WebhookOut):
+    secret: str = Field(description="The signing secret, shown this once (creation, rotation); never again.",
+                        examples=["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"])
+
+
+class DeliveryOut(BaseModel):
+    id: uuid.UUID = Field(description="The delivery id: X-StateSet-Delivery-Id and webhook-id, on every attempt.")
+    webhook_id: uuid.UUID
+    event_id: str = Field(examples=["evt_3f0c..."])
+    event_type: str
+    url: str | None
+    status: str = Field(examples=["pending"], description="pending, delivered or failed")
+    attempts: int
+    last_status_code: int | None
+    last_error: str | None
+    response_time_ms: int | None
+    next_attempt_at: Timestamp | None
+    delivered_at: Timestamp | None
+    created_at: Timestamp
+    updated_at: Timestamp
+
+
 __all__ = [
     "CancelRequest", "CustomerOut", "InventoryLevelOut", "LocationOut", "OrderItemOut", "OrderOut", "OrderStatusUpdate",
-    "ProductOut", "ReleaseRequest", "ReservationOut", "ReturnOut", "ShipmentOut",
+    "ProductOut", "ReleaseRequest", "ReservationOut", "ReturnOut", "ShipmentOut", "DeliveryOut", "WebhookOut",
+    "WebhookSecretOut",
 ]

@@ -94,6 +94,7 @@ class Dispatcher:
         self._last_gauges = 0.0
         self._last_purge = 0.0
         self._wake = asyncio.Event()
+        self.attempts_recorded = 0
 
     @property
     def allow_private(self) -> bool:
@@ -292,6 +293,7 @@ class Dispatcher:
             if not result.rowcount:  # the lease ran out and another dispatcher owns the row now
                 return
             await self._endpoint_health(session, item, ok=error is None, error=error, now=now)
+        self.attempts_recorded += 1
         if self.metrics is not None:
             self.metrics.deliveries.labels(outcome).inc()
             if status_code is not None:

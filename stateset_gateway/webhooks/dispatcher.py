@@ -140,7 +140,7 @@ class Dispatcher:
         fanned = await self.fan_out()
         if self.metrics is not None and now - self._last_gauges > GAUGE_EVERY_SECONDS:
             self._last_gauges = now
-            await self._update_gauges()
+            await self.update_gauges()
         free = self.config.concurrency - len(self._inflight)
         claimed = await self.claim(free) if free > 0 else []
         for item in claimed:
@@ -321,7 +321,7 @@ class Dispatcher:
 
     # ---- upkeep --------------------------------------------------------------------------------
 
-    async def _update_gauges(self) -> None:
+    async def update_gauges(self) -> None:
         assert self.metrics is not None
         async with self.db.reader() as session:
             depth, oldest = (await session.execute(

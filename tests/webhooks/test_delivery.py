@@ -11,9 +11,11 @@ from typing import Any
 
 import orjson
 import pytest
+from prometheus_client import CollectorRegistry
 
 from stateset_gateway.config import Settings
 from stateset_gateway.db.engine import Database
+from stateset_gateway.webhooks.dispatcher import Dispatcher
 from tests.support.rest_api import Api
 from tests.webhooks.conftest import deliveries, dispatcher_running, eventually, fast_settings
 from tests.webhooks.receiver import Received, Receiver
@@ -201,3 +203,26 @@ async def test_a_non_2xx_answer_is_not_delivered(
         await eventually(lambda: _status_is(db, "failed"))
     (delivery,) = await deliveries(db)
     assert (delivery.status, delivery.last_status_code) == ("failed", status)
+
+
+async def test_metrics_count_outcomes_latency_and_the_queue(
+    api: Api, receiver: Receiver, settings: Settings, app: Any
+) -> None:
+    await subscribe(api, receiver, ["order.created"])
+    await api.stocked_order()
+    registry = CollectorRegistry()
+    db = Database(fast_settings(settings))
+    try:
+        dispatcher = Dispatcher(db, registry=registry)
+        await dispatcher.fan_out()
+        await dispatcher.update_gauges()
+        assert registry.get_sample_value("stateset_webhook_queue_depth") == 1
+        assert registry.get_sample_value("stateset_webhook_oldest_pending_seconds") > 0
+        await dispatcher.drain()
+        await dispatcher.update_gauges()
+    finally:
+        await db.dispose()
+    assert registry.get_sample_value("stateset_webhook_deliveries_total", {"outcome": "delivered"}) == 1
+    assert registry.get_sample_value("stateset_webhook_delivery_seconds_count") == 1
+    assert registry.get_sample_value("stateset_webhook_queue_depth") == 0
+    assert registry.get_sample_value("stateset_webhook_oldest_pending_seconds") == 0

@@ -134,3 +134,14 @@ async def test_webhooks_need_webhooks_manage(client: httpx.AsyncClient, auth_hea
     assert denied.status_code == 403 and denied.json()["error"]["details"]["required_permission"] == "webhooks:manage"
     allowed = await client.get("/api/v1/admin/webhooks/logs", headers=await auth_headers(["webhooks:manage"]))
     assert allowed.status_code == 200
+
+
+def test_tls_verification_can_be_off_only_in_development() -> None:
+    from stateset_gateway.config import ConfigError, load_settings
+
+    assert load_settings(tls_verify=False).tls_verify is False  # development
+    with pytest.raises(ConfigError, match="APP__TLS_VERIFY"):
+        load_settings(env="production", auth={"jwt_secret": "s" * 40}, tls_verify=False)
+    production = load_settings(env="production", auth={"jwt_secret": "s" * 40})
+    assert production.webhooks.private_targets_allowed(production.is_development) is False
+    assert load_settings().webhooks.private_targets_allowed(True) is True

@@ -32,16 +32,12 @@ PING = "ping"
 """Sent only by the test route, to the one endpoint tested."""
 
 
-def event_id(raw: uuid.UUID) -> str:
-    return f"evt_{raw.hex}"
-
-
 def new_event(event_type: str, data: Mapping[str, Any], *, webhook_id: uuid.UUID | None = None) -> WebhookEvent:
     """The outbox row, its body (`{"id", "type", "created_at", "data"}`) serialised once: every
     delivery and every retry sends these exact bytes, so signatures stay valid."""
     raw_id = uuid.uuid4()
     created = utcnow()
-    body = orjson.dumps({"id": event_id(raw_id), "type": event_type, "created_at": representations.timestamp(created),
+    body = orjson.dumps({"id": derived.public_event_id(raw_id), "type": event_type, "created_at": representations.timestamp(created),
                          "data": data})
     return WebhookEvent(id=raw_id, event_type=event_type, body=body.decode(), created_at=created,
                         webhook_id=webhook_id, fanned_out=webhook_id is not None)

@@ -107,7 +107,7 @@ def webhook(row: Any) -> Representation:
 
 def delivery(row: Any, url: str | None = None) -> Representation:
     """One delivery as the logs show it: which event, where, how many attempts and how the last went."""
-    return {"id": str(row.id), "webhook_id": str(row.webhook_id), "event_id": f"evt_{row.event_id.hex}",
+    return {"id": str(row.id), "webhook_id": str(row.webhook_id), "event_id": derived.event_id(row),
             "event_type": row.event_type, "url": url, "status": str(row.status), "attempts": row.attempts,
             "last_status_code": row.last_status_code, "last_error": row.last_error,
             "response_time_ms": row.last_response_ms, "next_attempt_at": timestamp(row.next_attempt_at),

@@ -14,10 +14,17 @@ from stateset_gateway.schema.types.webhooks import (
     Webhook,
     WebhookDelivery,
     WebhookDeliveryFilter,
-    WebhookWithSecret,
 )
 
 MANAGE = "webhooks:manage"
+
+
+@strawberry.type
+class WebhookWithSecret:
+    """The answer of createWebhook and rotateWebhookSecret: the only time the secret is shown."""
+
+    webhook: Webhook
+    secret: str
 
 
 @strawberry.type

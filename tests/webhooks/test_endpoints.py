@@ -112,11 +112,11 @@ async def test_graphql_manages_webhooks_and_reads_the_log(gql: GraphQLClient) ->
                       {"id": hook["id"]}))["testWebhook"]
     assert ping["eventType"] == "ping" and ping["status"] == "PENDING" and ping["attempts"] == 0
     log = (await gql("query($f: WebhookDeliveryFilter) { webhookDeliveries(filter: $f, first: 10) { totalCount "
-                     "nodes { id url eventType eventId status lastStatusCode lastError responseTimeMs nextAttemptAt } } }",
+                     "nodes { id webhookId eventType eventId status lastStatusCode lastError lastResponseMs nextAttemptAt } } }",
                      {"f": {"webhookId": hook["id"], "status": "PENDING"}}))["webhookDeliveries"]
     assert log["totalCount"] == 1
     (entry,) = log["nodes"]
-    assert entry["id"] == ping["id"] and entry["url"] == "https://example.com/gql" and entry["eventId"] == ping["eventId"]
+    assert entry["id"] == ping["id"] and entry["webhookId"] == hook["id"] and entry["eventId"] == ping["eventId"]
     retried = (await gql("mutation($id: ID!) { retryWebhookDelivery(id: $id) { id status } }",
                          {"id": ping["id"]}))["retryWebhookDelivery"]
     assert retried == {"id": ping["id"], "status": "PENDING"}

@@ -7,7 +7,8 @@ from datetime import datetime
 import strawberry
 
 from stateset_gateway.db import models
-from stateset_gateway.resolvers import webhooks
+from stateset_gateway.resolvers import derived, webhooks
+from stateset_gateway.schema import relations
 from stateset_gateway.schema.inputs import input_type
 
 WebhookDeliveryStatus = strawberry.enum(models.DeliveryStatus, name="WebhookDeliveryStatus")
@@ -30,32 +31,18 @@ class Webhook:
 
 
 @strawberry.type
-class WebhookWithSecret:
-    """The answer of createWebhook and rotateWebhookSecret: the only time the secret is shown."""
-
-    webhook: Webhook
-    secret: str
-
-
-@strawberry.type
 class WebhookDelivery:
     id: strawberry.ID = strawberry.field(description="Sent as X-StateSet-Delivery-Id and webhook-id, on every attempt.")
     webhook_id: strawberry.ID
     event_type: str
-    url: str | None
     status: WebhookDeliveryStatus
     attempts: int
     last_status_code: int | None
     last_error: str | None
+    last_response_ms: int | None = strawberry.field(description="How long the last attempt took to be answered.")
     next_attempt_at: datetime | None
     delivered_at: datetime | None
     created_at: datetime
     updated_at: datetime
 
-    @strawberry.field
-    def event_id(self) -> str:
-        return f"evt_{self.delivery.event_id.hex}"  # type: ignore[attr-defined]
-
-    @strawberry.field
-    def response_time_ms(self) -> int | None:
-        return self.last_response_ms  # type: ignore[attr-defined]
+    event_id = relations.derived(derived.event_id, str, description="The event's id, as its body's `id`.")

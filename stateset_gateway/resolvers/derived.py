@@ -47,6 +47,16 @@ def total_available(levels: Iterable[Any]) -> int:
     return sum(available(level) for level in levels)
 
 
+def public_event_id(raw: Any) -> str:
+    """An event's id as its body and the delivery logs show it: `evt_` and the hex of its UUID."""
+    return f"evt_{raw.hex}"
+
+
+def event_id(delivery: Any) -> str:
+    """The public id of a delivery's event."""
+    return public_event_id(delivery.event_id)
+
+
 def shipping_address(order: Any) -> PostalAddress | None:
     return PostalAddress.of(order.shipping_address)
 

@@ -34,6 +34,8 @@ TABLES: dict[str, type[Any]] = {
     "Return": models.Return,
     "ReturnItem": models.ReturnItem,
     "Shipment": models.Shipment,
+    "Webhook": models.Webhook,
+    "WebhookDelivery": models.WebhookDelivery,
 }
 TYPES_PACKAGE = "stateset_gateway.schema.types."
 

@@ -143,6 +143,15 @@ class BusinessSettings(BaseModel):
     default_currency: str = Field("USD", min_length=3, max_length=3)
 
 
+class PaymentSettings(BaseModel):
+    provider: Literal["test"] | None = Field(
+        None, description="The payment provider; unset means the test provider in development, none elsewhere."
+    )
+    allow_test_provider: bool = Field(
+        False, description="Let the test provider (which charges nothing) run outside development."
+    )
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="APP__", env_nested_delimiter="__", extra="ignore", validate_default=True
@@ -166,6 +175,7 @@ class Settings(BaseSettings):
     auth: AuthSettings = Field(default_factory=AuthSettings)
     graphql: GraphQLSettings = Field(default_factory=GraphQLSettings)
     business: BusinessSettings = Field(default_factory=BusinessSettings)
+    payments: PaymentSettings = Field(default_factory=PaymentSettings)
 
     @field_validator("database_url")
     @classmethod
@@ -190,6 +200,13 @@ class Settings(BaseSettings):
     @cached_property
     def is_development(self) -> bool:
         return self.env in {"development", "dev", "test", "local"}
+
+    @property
+    def payment_provider(self) -> str | None:
+        """The provider payments go through: `[payments] provider`, else `test` in development."""
+        if self.payments.provider is not None:
+            return self.payments.provider
+        return "test" if self.is_development else None
 
     @property
     def sqlalchemy_url(self) -> URL:
@@ -346,6 +363,12 @@ def load_settings(**overrides: Any) -> Settings:
             raise ConfigError(
                 "Invalid configuration:\n  APP__AUTH__JWT_SECRET (auth.jwt_secret): outside development the JWT "
                 "secret must be set to a random value of at least 32 characters"
+            )
+        if settings.payment_provider == "test" and not settings.payments.allow_test_provider:
+            raise ConfigError(
+                "Invalid configuration:\n  APP__PAYMENTS__PROVIDER (payments.provider): the test provider charges "
+                "nothing and is refused outside development; configure a real provider, or set "
+                "APP__PAYMENTS__ALLOW_TEST_PROVIDER=true (payments.allow_test_provider) to run it anyway"
             )
     return settings
 

@@ -20,6 +20,7 @@ from stateset_gateway.db.models import (
     Order,
     OrderItem,
     OrderStatus,
+    Payment,
     Product,
     Return,
     Shipment,
@@ -186,6 +187,8 @@ async def delete_order(db: Database, order_id: Any) -> None:
         if await session.scalar(select(func.count()).where(Shipment.order_id == order.id)) or \
                 await session.scalar(select(func.count()).where(Return.order_id == order.id)):
             raise errors.ValidationFailed.field("id", "Order has shipments or returns and cannot be deleted")
+        if await session.scalar(select(func.count()).where(Payment.order_id == order.id)):
+            raise errors.ValidationFailed.field("id", "Order has payments on record and cannot be deleted")
         await inventory.release_for_order(session, order.id)
         for res in (await session.scalars(
             select(InventoryReservation).where(InventoryReservation.order_id == order.id)

@@ -12,16 +12,18 @@ from stateset_gateway.schema.customers import CustomerMutations, CustomerQueries
 from stateset_gateway.schema.fulfillment import FulfillmentMutations, FulfillmentQueries
 from stateset_gateway.schema.inventory import InventoryMutations, InventoryQueries
 from stateset_gateway.schema.orders import OrderMutations, OrderQueries
+from stateset_gateway.schema.payments import PaymentMutations, PaymentQueries
 from stateset_gateway.schema.products import ProductMutations, ProductQueries
 from stateset_gateway.schema.types.scalars import OVERRIDES
 
 # The order here is the order of the fields in the SDL (schema.graphql).
 QUERIES: tuple[type, ...] = (
     AuthQueries, CustomerQueries, ProductQueries, InventoryQueries, OrderQueries, FulfillmentQueries,
+    PaymentQueries,
 )
 MUTATIONS: tuple[type, ...] = (
     AuthMutations, CustomerMutations, ProductMutations, InventoryMutations, OrderMutations,
-    FulfillmentMutations,
+    FulfillmentMutations, PaymentMutations,
 )
 
 Query = merge_types("Query", QUERIES)

@@ -21,6 +21,7 @@ from stateset_gateway.db.models import (
     OrderItem,
     OrderStatus,
     Payment,
+    PaymentStatus,
     Product,
     Return,
     Shipment,
@@ -210,6 +211,11 @@ async def add_order_item(db: Database, order_id: Any, data: Any) -> Order:
         if order.status not in HOLDS_STOCK:
             raise errors.ValidationFailed.field("status", f"Items can only be added to open orders (order is "
                                                           f"{order.status})")
+        if order.payment_status not in (PaymentStatus.PENDING, PaymentStatus.FAILED):
+            # Its payment holds or took the old total; a new line would go unpaid.
+            raise errors.PaymentAlreadyProcessed(f"Order is already {order.payment_status}: its items can no longer "
+                                                 f"change", {"order_id": str(order.id),
+                                                             "payment_status": order.payment_status})
         product = (await _products(session, [line]))[line.product_id]
         if product.currency != order.currency:
             raise errors.ValidationFailed.field("product_id", f"Product is priced in {product.currency}, "

@@ -231,3 +231,14 @@ async def test_without_a_provider_payments_are_unavailable(api: Api, database_ur
                                          json={"token": "tok_visa"})
         assert "[payments] provider" in error["message"]
         assert await unconfigured.ok("GET", f"/orders/{order['id']}/payments") == []
+
+
+async def test_a_paid_order_takes_no_new_items(api: Api) -> None:
+    order = await _order(api)
+    await api.pay(order["id"])
+    product = await api.product()
+    await api.stock(product["id"], 5)
+    error = await api.error("POST", f"/orders/{order['id']}/items", 422, "PAYMENT_ALREADY_PROCESSED",
+                            json={"product_id": product["id"], "quantity": 1})
+    assert error["details"]["payment_status"] == "paid"
+    assert (await api.ok("GET", f"/orders/{order['id']}"))["total"] == "299.98"

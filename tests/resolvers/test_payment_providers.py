@@ -8,7 +8,10 @@ from decimal import Decimal
 
 import pytest
 
+from stateset_gateway.db.engine import Database
+from stateset_gateway.resolvers import payments
 from stateset_gateway.resolvers.payment_providers import Charge, Declined, TestProvider, idempotency_key
+from tests.support.rest_api import Api
 
 
 def test_keys_name_the_payment_and_the_call() -> None:
@@ -39,3 +42,29 @@ async def test_declining_tokens(token: str, code: str, retryable: bool) -> None:
     with pytest.raises(Declined) as declined:
         await TestProvider().authorize(Charge(Decimal("1.00"), "USD", token, "pay_x_1"))
     assert (declined.value.code, declined.value.retryable) == (code, retryable)
+
+
+class _FailsAfterCharging(TestProvider):
+    """The test provider, answering every call, but losing the first authorization's answer (as a
+    timeout after the provider charged would): the gateway's transaction rolls back."""
+
+    def __init__(self) -> None:
+        self.keys: list[str] = []
+
+    async def authorize(self, charge: Charge) -> str:
+        self.keys.append(charge.idempotency_key)
+        reference = await super().authorize(charge)
+        if len(self.keys) == 1:
+            raise TimeoutError("the answer was lost")
+        return reference
+
+
+async def test_a_pay_retried_after_a_lost_answer_reaches_the_provider_with_the_same_key(api: Api, db: Database) -> None:
+    order = await api.stocked_order()
+    provider = _FailsAfterCharging()
+    with pytest.raises(TimeoutError):
+        await payments.pay(db, provider, order["id"], {"token": "tok_visa"})
+    assert await api.ok("GET", f"/orders/{order['id']}/payments") == [], "nothing was committed"
+    paid = await payments.pay(db, provider, order["id"], {"token": "tok_visa"})
+    assert provider.keys[0] == provider.keys[1] == idempotency_key(paid.id, 1)
+    assert paid.provider_reference == TestProvider.reference("auth", provider.keys[0])

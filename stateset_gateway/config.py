@@ -177,6 +177,13 @@ class WebhookSettings(BaseModel):
 
     def private_targets_allowed(self, development: bool) -> bool:
         return development if self.allow_private_targets is None else self.allow_private_targets
+class PaymentSettings(BaseModel):
+    provider: Literal["test"] | None = Field(
+        None, description="The payment provider; unset means the test provider in development, none elsewhere."
+    )
+    allow_test_provider: bool = Field(
+        False, description="Let the test provider (which charges nothing) run outside development."
+    )
 
 
 class Settings(BaseSettings):
@@ -203,6 +210,7 @@ class Settings(BaseSettings):
     graphql: GraphQLSettings = Field(default_factory=GraphQLSettings)
     business: BusinessSettings = Field(default_factory=BusinessSettings)
     webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
+    payments: PaymentSettings = Field(default_factory=PaymentSettings)
 
     @field_validator("database_url")
     @classmethod
@@ -227,6 +235,13 @@ class Settings(BaseSettings):
     @cached_property
     def is_development(self) -> bool:
         return self.env in {"development", "dev", "test", "local"}
+
+    @property
+    def payment_provider(self) -> str | None:
+        """The provider payments go through: `[payments] provider`, else `test` in development."""
+        if self.payments.provider is not None:
+            return self.payments.provider
+        return "test" if self.is_development else None
 
     @property
     def sqlalchemy_url(self) -> URL:
@@ -397,6 +412,12 @@ def load_settings(**overrides: Any) -> Settings:
         if not settings.tls_verify:
             raise ConfigError("Invalid configuration:\n  APP__TLS_VERIFY (tls_verify): certificates are verified "
                               "outside development; tls_verify=false is for development only")
+        if settings.payment_provider == "test" and not settings.payments.allow_test_provider:
+            raise ConfigError(
+                "Invalid configuration:\n  APP__PAYMENTS__PROVIDER (payments.provider): the test provider charges "
+                "nothing and is refused outside development; configure a real provider, or set "
+                "APP__PAYMENTS__ALLOW_TEST_PROVIDER=true (payments.allow_test_provider) to run it anyway"
+            )
     return settings
 
 

@@ -51,6 +51,7 @@ class ErrorCode(StrEnum):
     ORDER_ALREADY_FULFILLED = "ORDER_ALREADY_FULFILLED"
     RETURN_WINDOW_EXPIRED = "RETURN_WINDOW_EXPIRED"
     PAYMENT_FAILED = "PAYMENT_FAILED"
+    PAYMENT_ALREADY_PROCESSED = "PAYMENT_ALREADY_PROCESSED"
     RESOURCE_LOCKED = "RESOURCE_LOCKED"
     RATE_LIMIT_EXCEEDED = "RATE_LIMIT_EXCEEDED"
     INTERNAL_ERROR = "INTERNAL_ERROR"
@@ -236,6 +237,15 @@ class PaymentFailed(DomainError):
     code = ErrorCode.PAYMENT_FAILED
     status = 402
     default_message = "Payment could not be captured"
+
+
+class PaymentAlreadyProcessed(DomainError):
+    """The money asked for has already been dealt with: the order is paid, or a refund asks for more
+    than its payment still holds."""
+
+    code = ErrorCode.PAYMENT_ALREADY_PROCESSED
+    status = 422
+    default_message = "Payment already processed"
 
 
 class ResourceLocked(DomainError):

@@ -15,6 +15,7 @@ CATALOGUE: dict[str, tuple[str, ...]] = {
     "inventory": ("read", "adjust"),
     "returns": ("read", "create", "approve"),
     "shipments": ("read", "create", "update"),
+    "payments": ("create", "refund"),
     "webhooks": ("manage",),
     "api-keys": ("read", "create", "delete"),
 }
@@ -26,7 +27,8 @@ ROLES: dict[str, frozenset[str]] = {
     "admin": frozenset({ADMIN}),
     "manager": frozenset(ALL_PERMISSIONS - {"api-keys:delete", "webhooks:manage"}),
     "user": READ_ONLY
-    | {"orders:create", "orders:update", "orders:cancel", "customers:create", "customers:update", "returns:create"},
+    | {"orders:create", "orders:update", "orders:cancel", "customers:create", "customers:update", "returns:create",
+       "payments:create"},
     "readonly": READ_ONLY,
 }
 

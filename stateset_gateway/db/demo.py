@@ -1,5 +1,5 @@
 """Realistic demo data, written in bulk: customers, products, stock in a few locations, and orders
-in every status whose reservations and stock agree with their status.
+in every status whose reservations, stock and payments agree with their status.
 
 The rows are built in memory by the operations' own rules (resolvers.pricing for totals,
 resolvers.transitions for the states a status implies, resolvers.inventory.take for reserving stock) and inserted through
@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import func, insert, select
@@ -30,13 +31,17 @@ from stateset_gateway.db.models import (
     Order,
     OrderItem,
     OrderStatus,
+    Payment,
+    PaymentRecordStatus,
     Product,
     ReservationStatus,
     Shipment,
 )
 from stateset_gateway.resolvers.inventory import Line, take
+from stateset_gateway.resolvers.payment_providers import TestProvider, idempotency_key
+from stateset_gateway.resolvers.payments import order_payment_status, payment_id
 from stateset_gateway.resolvers.pricing import CENT, line_total, order_totals
-from stateset_gateway.resolvers.transitions import HOLDS_STOCK, ORDER, fulfillment_for, payment_for
+from stateset_gateway.resolvers.transitions import HOLDS_STOCK, ORDER, fulfillment_for
 
 FIRST = ["Ava", "Liam", "Noah", "Emma", "Mia", "Lucas", "Zoe", "Ethan", "Isla", "Omar", "Yuki", "Priya", "Mateo",
          "Chloe", "Amara", "Leo", "Sofia", "Kai", "Nora", "Ravi"]
@@ -68,6 +73,33 @@ def _from(status: OrderStatus) -> frozenset[OrderStatus]:
 
 SHIPPED_STATUSES = _from(OrderStatus.SHIPPED)  # went out (a refunded demo order was returned after delivery)
 DELIVERED_STATUSES = _from(OrderStatus.DELIVERED)  # ... and arrived
+# The payment a demo order in each status has (pending and cancelled orders were never paid):
+# (its status, the provider calls it took: authorize, capture, refund).
+PAYMENT_OF: dict[OrderStatus, tuple[PaymentRecordStatus, int]] = {
+    OrderStatus.CONFIRMED: (PaymentRecordStatus.AUTHORIZED, 1),
+    OrderStatus.PROCESSING: (PaymentRecordStatus.AUTHORIZED, 1),
+    OrderStatus.ON_HOLD: (PaymentRecordStatus.AUTHORIZED, 1),
+    OrderStatus.SHIPPED: (PaymentRecordStatus.CAPTURED, 2),
+    OrderStatus.DELIVERED: (PaymentRecordStatus.CAPTURED, 2),
+    OrderStatus.EXCHANGED: (PaymentRecordStatus.CAPTURED, 2),
+    OrderStatus.REFUNDED: (PaymentRecordStatus.REFUNDED, 3),
+}
+
+
+def _payment(order_id: uuid.UUID, status: OrderStatus, total: Decimal, created: datetime) -> dict[str, Any] | None:
+    """The demo order's payment through the test provider, as `resolvers.payments` would record it."""
+    if status not in PAYMENT_OF:
+        return None
+    state, calls = PAYMENT_OF[status]
+    pid = payment_id(order_id, 1)
+    taken = state != PaymentRecordStatus.AUTHORIZED
+    refunded = state == PaymentRecordStatus.REFUNDED
+    return {"id": pid, "order_id": order_id, "attempt": 1, "amount": total, "currency": "USD", "status": state,
+            "provider": "test", "provider_reference": TestProvider.reference("auth", idempotency_key(pid, 1)),
+            "provider_calls": calls, "failure_code": None, "failure_message": None,
+            "refunded_amount": total if refunded else Decimal("0.00"), "authorized_at": created,
+            "captured_at": created if taken else None, "refunded_at": created + timedelta(days=10) if refunded else None,
+            "voided_at": None, "created_at": created, "updated_at": created, "version": 1}
 
 CHUNK = 5000
 Progress = Callable[[str, int], None]
@@ -184,7 +216,7 @@ async def seed(db: Database, size: SeedSize, *, rng_seed: int = 7, progress: Pro
                   for loc in locations}
         for p in products
     }
-    orders, items, reservations, shipments = [], [], [], []
+    orders, items, reservations, shipments, payments = [], [], [], [], []
     statuses = list(STATUS_WEIGHTS)
     weights = list(STATUS_WEIGHTS.values())
     for n in range(size.orders):
@@ -217,8 +249,12 @@ async def seed(db: Database, size: SeedSize, *, rng_seed: int = 7, progress: Pro
         shipping, tax = (goods * Decimal("0.05")).quantize(CENT), (goods * Decimal("0.08")).quantize(CENT)
         subtotal, total = order_totals(line_totals, tax=tax, shipping=shipping, discount=Decimal("0.00"))
         delivered_at = created + timedelta(days=3) if status in DELIVERED_STATUSES else None
+        payment = _payment(order_id, status, total, created)
+        if payment is not None:
+            payments.append(payment)
         orders.append({"id": order_id, "order_number": f"ORD-{rng.getrandbits(32):08X}", "customer_id": customer["id"],
-                       "status": status, "payment_status": payment_for(status),
+                       "status": status,
+                       "payment_status": order_payment_status([SimpleNamespace(**payment)] if payment else []),
                        "fulfillment_status": fulfillment_for(status), "currency": "USD", "subtotal": subtotal,
                        "tax_total": tax, "shipping_total": shipping, "discount_total": Decimal("0.00"),
                        "total": total,
@@ -266,6 +302,7 @@ async def seed(db: Database, size: SeedSize, *, rng_seed: int = 7, progress: Pro
             await _bulk(session, OrderItem, items, progress, "items")
             await _bulk(session, InventoryReservation, reservations, None, "reservations")
             await _bulk(session, Shipment, shipments, None, "shipments")
+            await _bulk(session, Payment, payments, None, "payments")
         finally:
             if cache_size is not None:  # the pooled connection goes back to serving requests
                 await conn.exec_driver_sql(f"PRAGMA cache_size={int(cache_size)}")

@@ -289,6 +289,20 @@ class ReturnFilter(Input):
     status: ReturnStatus | None = None
 
 
+class PaymentCreate(Input):
+    """Pay for an order: the provider's token for the payment method (the test provider's are in the
+    README), and whether to take the money now or only hold it (capture it later)."""
+
+    token: Annotated[str, StringConstraints(min_length=1, max_length=255)]
+    capture: bool = True
+
+
+class RefundCreate(Input):
+    """Give back `amount` of a captured payment; all that is left when omitted."""
+
+    amount: Price | None = None
+
+
 def dump(model: BaseModel) -> dict[str, Any]:
     """Only the fields the caller set: an update never clears what it did not mention."""
     return model.model_dump(exclude_unset=True, exclude={"expected_version"}, mode="python")

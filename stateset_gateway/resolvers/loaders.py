@@ -38,6 +38,7 @@ from stateset_gateway.db.models import (
     InventoryLocation,
     Order,
     OrderItem,
+    Payment,
     Product,
     Return,
     ReturnItem,
@@ -197,3 +198,7 @@ async def recent_orders_by_customer(db: Database, keys: Sequence[tuple[uuid.UUID
     for row in await rows(db, _recent_orders(db.kind), {"keys": list(ids), "limit": limit + 1}):
         groups[row.customer_id].append(row)
     return [groups[customer_id][: n + 1] for customer_id, n in keys]
+
+
+async def payments_by_order(db: Database, keys: Sequence[uuid.UUID]) -> list[list[Row[Any]]]:
+    return await grouped_by(db, Payment.order_id, keys, Payment.attempt)

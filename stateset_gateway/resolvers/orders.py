@@ -20,6 +20,8 @@ from stateset_gateway.db.models import (
     Order,
     OrderItem,
     OrderStatus,
+    Payment,
+    PaymentStatus,
     Product,
     Return,
     Shipment,
@@ -190,6 +192,8 @@ async def delete_order(db: Database, order_id: Any) -> None:
         if await session.scalar(select(func.count()).where(Shipment.order_id == order.id)) or \
                 await session.scalar(select(func.count()).where(Return.order_id == order.id)):
             raise errors.ValidationFailed.field("id", "Order has shipments or returns and cannot be deleted")
+        if await session.scalar(select(func.count()).where(Payment.order_id == order.id)):
+            raise errors.ValidationFailed.field("id", "Order has payments on record and cannot be deleted")
         await inventory.release_for_order(session, order.id)
         for res in (await session.scalars(
             select(InventoryReservation).where(InventoryReservation.order_id == order.id)
@@ -211,6 +215,11 @@ async def add_order_item(db: Database, order_id: Any, data: Any) -> Order:
         if order.status not in HOLDS_STOCK:
             raise errors.ValidationFailed.field("status", f"Items can only be added to open orders (order is "
                                                           f"{order.status})")
+        if order.payment_status not in (PaymentStatus.PENDING, PaymentStatus.FAILED):
+            # Its payment holds or took the old total; a new line would go unpaid.
+            raise errors.PaymentAlreadyProcessed(f"Order is already {order.payment_status}: its items can no longer "
+                                                 f"change", {"order_id": str(order.id),
+                                                             "payment_status": order.payment_status})
         product = (await _products(session, [line]))[line.product_id]
         if product.currency != order.currency:
             raise errors.ValidationFailed.field("product_id", f"Product is priced in {product.currency}, "

@@ -17,14 +17,13 @@ from stateset_gateway.db.models import (
     Order,
     OrderItem,
     OrderStatus,
-    PaymentStatus,
     Return,
     ReturnItem,
     ReturnStatus,
 )
 from stateset_gateway.db.types import utcnow
-from stateset_gateway.resolvers import events, inventory, loaders, representations
-from stateset_gateway.resolvers.common import get_or_404, touch, validate
+from stateset_gateway.resolvers import events, inventory, loaders, payments, representations
+from stateset_gateway.resolvers.common import get_or_404, validate
 from stateset_gateway.resolvers.inputs import ReturnCreate, ReturnFilter
 from stateset_gateway.resolvers.pagination import (
     CursorArgs,
@@ -35,6 +34,7 @@ from stateset_gateway.resolvers.pagination import (
     count_of,
     page_of,
 )
+from stateset_gateway.resolvers.payment_providers import PaymentProvider
 from stateset_gateway.resolvers.transitions import ORDER, RETURN, apply_transition
 
 KIND = "Return"
@@ -92,7 +92,7 @@ async def create_return(db: Database, data: Any, *, return_window_days: int) -> 
     return ret
 
 
-async def _advance(db: Database, return_id: Any, target: str) -> Return:
+async def _advance(db: Database, return_id: Any, target: str, provider: PaymentProvider | None = None) -> Return:
     async with db.writer() as session:
         ret = await get_or_404(session, Return, return_id, KIND, lock=True)
         await apply_transition(session, RETURN, ret, target)
@@ -108,14 +108,15 @@ async def _advance(db: Database, return_id: Any, target: str) -> Return:
                 )
                 await inventory.restock(session, line.product_id, line.quantity, location)
         if target == R.REFUNDED:
+            assert provider is not None, "a refund goes through the payment provider"
             order = await get_or_404(session, Order, ret.order_id, "Order", lock=True)
             was = (order.status, order.version)
+            # The money goes back through the order's payment (which settles its payment_status);
+            # the rest of a partly returned order stays delivered, and returnable.
+            await payments.refund_order(session, provider, order, ret.refund_amount)
             if await _fully_refunded(session, order.id, also=ret.id):
                 if ORDER.allows(order.status, OrderStatus.REFUNDED):
                     await apply_transition(session, ORDER, order, OrderStatus.REFUNDED)
-            else:  # the rest of the order stays delivered, and returnable
-                order.payment_status = PaymentStatus.PARTIALLY_REFUNDED
-                touch(order)
             if order.version != was[1]:
                 await events.order_changed(session, order, was=was[0])
         data = representations.return_(ret)
@@ -158,8 +159,10 @@ async def restock_return(db: Database, return_id: Any) -> Return:
     return await _advance(db, return_id, R.RESTOCKED)
 
 
-async def refund_return(db: Database, return_id: Any) -> Return:
-    return await _advance(db, return_id, R.REFUNDED)
+async def refund_return(db: Database, return_id: Any, *, provider: PaymentProvider) -> Return:
+    """Give the return's `refund_amount` back through the order's payment (422
+    PAYMENT_ALREADY_PROCESSED when it holds less than that)."""
+    return await _advance(db, return_id, R.REFUNDED, provider)
 
 
 def _filtered(filters: ReturnFilter) -> Any:

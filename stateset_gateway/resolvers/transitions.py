@@ -19,7 +19,6 @@ from stateset_gateway.db.models import (
     FulfillmentStatus,
     Order,
     OrderStatus,
-    PaymentStatus,
     ReturnStatus,
     ShipmentStatus,
 )
@@ -40,7 +39,8 @@ class Machine:
     effects: Mapping[str, Effect] = field(default_factory=dict)
     """Status -> work done in the same transaction when a row enters it."""
     settle: Callable[[Any, str], None] | None = None
-    """Sets the columns derived from the new status (an order's payment and fulfillment states)."""
+    """Sets the columns derived from the new status (an order's fulfillment state; its payment state
+    follows its payments, resolvers/payments.py, never its status)."""
     fulfilled: frozenset[str] = frozenset()
     """Statuses that can no longer be cancelled: ORDER_ALREADY_FULFILLED, not a plain refusal."""
 
@@ -81,18 +81,6 @@ FULFILLED = frozenset({S.SHIPPED, S.DELIVERED})
 HOLDS_STOCK = frozenset({S.PENDING, S.CONFIRMED, S.PROCESSING, S.ON_HOLD})
 
 
-def payment_for(status: str) -> str:
-    if status in (S.PENDING,):
-        return PaymentStatus.PENDING
-    if status in (S.CONFIRMED, S.PROCESSING, S.ON_HOLD):
-        return PaymentStatus.AUTHORIZED
-    if status in (S.REFUNDED,):
-        return PaymentStatus.REFUNDED
-    if status == S.CANCELLED:
-        return PaymentStatus.PENDING
-    return PaymentStatus.PAID
-
-
 def fulfillment_for(status: str) -> str:
     if status == S.SHIPPED:
         return FulfillmentStatus.FULFILLED
@@ -104,8 +92,6 @@ def fulfillment_for(status: str) -> str:
 
 
 def _settle_order(order: Order, target: str) -> None:
-    if not (target == S.CANCELLED and order.payment_status == PaymentStatus.PAID):
-        order.payment_status = payment_for(target)  # a paid, cancelled order stays paid until refunded
     order.fulfillment_status = fulfillment_for(target)
 
 

@@ -104,10 +104,12 @@ class ErrorResponse(BaseModel):
 _DESCRIPTIONS = {
     400: "VALIDATION_ERROR: `details` maps each field to its messages",
     401: "INVALID_TOKEN, TOKEN_EXPIRED or INVALID_API_KEY: missing or bad credentials",
+    402: "PAYMENT_FAILED: the provider declined (details: reason, provider_code, retryable)",
     403: "INSUFFICIENT_PERMISSIONS: the caller lacks `required_permission`",
     404: "NOT_FOUND: no resource with that id",
     409: "DUPLICATE_ENTRY (details: field, value) or VERSION_CONFLICT (stale expected_version)",
-    422: "INSUFFICIENT_INVENTORY, INVALID_STATUS_TRANSITION, ORDER_ALREADY_FULFILLED or RETURN_WINDOW_EXPIRED",
+    422: "INSUFFICIENT_INVENTORY, INVALID_STATUS_TRANSITION, ORDER_ALREADY_FULFILLED, RETURN_WINDOW_EXPIRED "
+         "or PAYMENT_ALREADY_PROCESSED",
 }
 
 

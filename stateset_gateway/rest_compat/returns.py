@@ -14,6 +14,7 @@ from stateset_gateway.db.engine import Database
 from stateset_gateway.db.models import Return, ReturnStatus
 from stateset_gateway.resolvers import representations, returns
 from stateset_gateway.resolvers.inputs import ReturnCreate
+from stateset_gateway.resolvers.payment_providers import provider_for
 from stateset_gateway.rest_compat.common import (
     API_PREFIX,
     DB,
@@ -75,4 +76,13 @@ _step_route("approve", returns.approve_return, "Accept a requested return.")
 _step_route("reject", returns.reject_return, "Refuse a requested return.")
 _step_route("receive", returns.receive_return, "The approved goods have arrived.")
 _step_route("restock", returns.restock_return, "Put received goods back on hand.")
-_step_route("refund", returns.refund_return, "Refund a restocked return.")
+
+
+@router.post("/{return_id}/refund", response_model=Envelope[ReturnOut], responses=errors_doc(402, 404, 422),
+             dependencies=[Depends(requires("returns:approve"))])
+async def refund_return(request: Request, db: DB, settings: AppSettings, return_id: uuid.UUID) -> Response:
+    """Refund a restocked return: its `refund_amount` goes back through the order's payment (422
+    PAYMENT_ALREADY_PROCESSED when the payment holds less). Out of order answers 422
+    INVALID_STATUS_TRANSITION with from/to/allowed."""
+    ret = await returns.refund_return(db, return_id, provider=provider_for(settings))
+    return single(request, ReturnOut, ret)

@@ -9,6 +9,7 @@ import strawberry
 from stateset_gateway.db import models
 from stateset_gateway.resolvers import returns as return_ops
 from stateset_gateway.resolvers import shipments as shipment_ops
+from stateset_gateway.resolvers.payment_providers import provider_for
 from stateset_gateway.schema.common import (
     Connection,
     GqlInfo,
@@ -98,6 +99,8 @@ class FulfillmentMutations:
     async def restock_return(self, info: GqlInfo, id: strawberry.ID) -> models.Return:
         return await return_ops.restock_return(info.context.db, id)
 
-    @mutation("returns:approve", returns=Return)
+    @mutation("returns:approve", returns=Return,
+              description="Give the return's refund amount back through the order's payment.")
     async def refund_return(self, info: GqlInfo, id: strawberry.ID) -> models.Return:
-        return await return_ops.refund_return(info.context.db, id)
+        ctx = info.context
+        return await return_ops.refund_return(ctx.db, id, provider=provider_for(ctx.settings))

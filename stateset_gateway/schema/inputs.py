@@ -99,6 +99,9 @@ CreateShipmentInput = input_type(inputs.ShipmentCreate, "CreateShipmentInput")
 ReturnLineInput = input_type(inputs.ReturnLineInput)
 CreateReturnInput = input_type(inputs.ReturnCreate, "CreateReturnInput")
 
+PayOrderInput = input_type(inputs.PaymentCreate, "PayOrderInput", defaults={"capture": True})
+RefundPaymentInput = input_type(inputs.RefundCreate, "RefundPaymentInput")
+
 # GraphQL's schema requires email and password; REST leaves a missing one to the operation's message.
 RegisterInput = input_type(auth_inputs.RegisterIn, "RegisterInput", required=("email", "password"))
 LoginInput = input_type(auth_inputs.LoginIn, "LoginInput", required=("email", "password"))

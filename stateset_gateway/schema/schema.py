@@ -12,6 +12,7 @@ from stateset_gateway.schema.customers import CustomerMutations, CustomerQueries
 from stateset_gateway.schema.fulfillment import FulfillmentMutations, FulfillmentQueries
 from stateset_gateway.schema.inventory import InventoryMutations, InventoryQueries
 from stateset_gateway.schema.orders import OrderMutations, OrderQueries
+from stateset_gateway.schema.payments import PaymentMutations, PaymentQueries
 from stateset_gateway.schema.products import ProductMutations, ProductQueries
 from stateset_gateway.schema.types.scalars import OVERRIDES
 from stateset_gateway.schema.webhooks import WebhookMutations, WebhookQueries
@@ -19,11 +20,11 @@ from stateset_gateway.schema.webhooks import WebhookMutations, WebhookQueries
 # The order here is the order of the fields in the SDL (schema.graphql).
 QUERIES: tuple[type, ...] = (
     AuthQueries, CustomerQueries, ProductQueries, InventoryQueries, OrderQueries, FulfillmentQueries,
-    WebhookQueries,
+    PaymentQueries, WebhookQueries,
 )
 MUTATIONS: tuple[type, ...] = (
     AuthMutations, CustomerMutations, ProductMutations, InventoryMutations, OrderMutations,
-    FulfillmentMutations, WebhookMutations,
+    FulfillmentMutations, PaymentMutations, WebhookMutations,
 )
 
 Query = merge_types("Query", QUERIES)

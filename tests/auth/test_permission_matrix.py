@@ -179,6 +179,33 @@ async def test_every_graphql_field_declares_and_enforces_its_permission(
     assert not problems, "\n".join(problems)
 
 
+# Money moves need their own permissions (issue 16): taking it, and giving it back.
+PAYMENT_PERMISSIONS = {
+    ("POST", "/api/v1/orders/{order_id}/payments"): "payments:create",
+    ("POST", "/api/v1/payments/{payment_id}/capture"): "payments:create",
+    ("POST", "/api/v1/payments/{payment_id}/refund"): "payments:refund",
+    ("POST", "/api/v1/payments/{payment_id}/void"): "payments:refund",
+    ("GET", "/api/v1/orders/{order_id}/payments"): "orders:read",
+    ("GET", "/api/v1/payments/{payment_id}"): "orders:read",
+    ("mutation", "payOrder"): "payments:create",
+    ("mutation", "capturePayment"): "payments:create",
+    ("mutation", "refundPayment"): "payments:refund",
+    ("mutation", "voidPayment"): "payments:refund",
+    ("query", "payment"): "orders:read",
+}
+
+
+def test_payment_operations_declare_the_payment_permissions(app: Any) -> None:
+    from stateset_gateway.auth.permissions import CATALOGUE, ROLES, grants
+
+    assert CATALOGUE["payments"] == ("create", "refund")
+    declared = {(m, p): d for p, m, d in iter_api_routes(app)}
+    declared |= {(op, name): d for op, name, d, _ in _graphql_fields()}
+    assert {key: declared.get(key) for key in PAYMENT_PERMISSIONS} == PAYMENT_PERMISSIONS
+    assert grants(ROLES["manager"], "payments:refund") and grants(ROLES["user"], "payments:create")
+    assert not grants(ROLES["user"], "payments:refund") and not grants(ROLES["readonly"], "payments:create")
+
+
 def test_an_undeclared_route_is_caught() -> None:
     """The matrix relies on `iter_api_routes`; prove it reports a route that declares nothing."""
     from fastapi import APIRouter, Depends, FastAPI

@@ -49,7 +49,7 @@ SCALARS = {
     "Int": st.integers(min_value=-1, max_value=60).map(lambda value: IntValueNode(value=str(value))),
 }
 TABLES = ("customers", "products", "orders", "order_items", "inventory_locations", "inventory_balances",
-          "inventory_reservations", "shipments")
+          "inventory_reservations", "shipments", "payments")
 
 _generated: dict[tuple[str, ...], list[str]] = {}
 

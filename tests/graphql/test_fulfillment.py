@@ -19,6 +19,7 @@ async def _delivered_order(gql: GraphQLClient, qty: int = 2) -> tuple[dict, dict
     c = await f.customer(gql)
     p, _ = await f.stocked_product(gql, 10, "4.00")
     o = await f.order(gql, c["id"], [(p["id"], qty)])
+    await f.pay(gql, o["id"])
     s = (await gql(SHIP, {"i": {"orderId": o["id"], "carrier": "UPS", "trackingNumber": f"1Z{o['id'][:8]}"}}))
     sid = s["createShipment"]["id"]
     await gql("mutation($id: ID!) { markShipped(id: $id) { status } }", {"id": sid})

@@ -31,6 +31,7 @@ TABLES: dict[str, type[Any]] = {
     "Reservation": models.InventoryReservation,
     "Order": models.Order,
     "OrderItem": models.OrderItem,
+    "Payment": models.Payment,
     "Return": models.Return,
     "ReturnItem": models.ReturnItem,
     "Shipment": models.Shipment,

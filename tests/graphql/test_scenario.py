@@ -22,7 +22,9 @@ async def test_order_to_restock_over_graphql(gql: GraphQLClient, db: Database) -
     order = (await gql("mutation($i: CreateOrderInput!) { createOrder(input: $i) { id items { id } } }", {"i": {
         "customerId": customer["createCustomer"]["id"],
         "items": [{"productId": product_id, "quantity": scenario.ORDER_QTY}]}}))["createOrder"]
-    await gql("mutation($id: ID!) { updateOrderStatus(id: $id, status: CONFIRMED, expectedVersion: 1) { id } }",
+    await gql("mutation($o: ID!, $i: PayOrderInput!) { payOrder(orderId: $o, input: $i) { id } }",
+              {"o": order["id"], "i": {"token": scenario.PAYMENT_TOKEN}})
+    await gql("mutation($id: ID!) { updateOrderStatus(id: $id, status: CONFIRMED, expectedVersion: 2) { id } }",
               {"id": order["id"]})
 
     shipment = (await gql("mutation($i: CreateShipmentInput!) { createShipment(input: $i) { id } }", {"i": {

@@ -307,6 +307,23 @@ def test_default_jwt_secret_is_fine_in_development(config_dir: Path, monkeypatch
     assert load_settings().is_development
 
 
+def test_the_test_payment_provider_is_refused_outside_development_unless_allowed(
+    config_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """It charges nothing: a production that took orders through it would ship unpaid goods."""
+    assert load_settings().payment_provider == "test"  # the default in development
+    monkeypatch.setenv("APP_ENV", "production")
+    monkeypatch.setenv("APP__AUTH__JWT_SECRET", STRONG_SECRET)
+    assert load_settings().payment_provider is None  # no default outside development
+    write(config_dir / "production.toml", '[payments]\nprovider = "test"\n')
+    with pytest.raises(ConfigError, match="APP__PAYMENTS__PROVIDER"):
+        load_settings()
+    with pytest.raises(ConfigError, match="APP__PAYMENTS__ALLOW_TEST_PROVIDER"):
+        create_app()
+    monkeypatch.setenv("APP__PAYMENTS__ALLOW_TEST_PROVIDER", "true")
+    assert load_settings().payment_provider == "test"
+
+
 # --- mistakes an operator makes --------------------------------------------------------------------
 
 

@@ -50,15 +50,17 @@ async def test_every_move_of_each_machine(
                 assert (row.status, row.version) == (current, 3), "a refused move changes nothing"
 
 
-async def test_order_moves_set_payment_and_fulfillment(db: Database) -> None:
+async def test_order_moves_set_fulfillment_and_leave_payment_to_payments(db: Database) -> None:
+    """An order's status says where its goods are; whether it is paid is its payments' business
+    (resolvers/payments.py), so no move changes `payment_status`."""
     async with db.writer() as session:
         order = _row(Order, "processing")
         await apply_transition(session, ORDER, order, "shipped")
-        assert (order.payment_status, order.fulfillment_status) == ("paid", "fulfilled")
+        assert (order.payment_status, order.fulfillment_status) == ("pending", "fulfilled")
         await apply_transition(session, ORDER, order, "delivered")
-        assert (order.payment_status, order.fulfillment_status) == ("paid", "delivered")
+        assert (order.payment_status, order.fulfillment_status) == ("pending", "delivered")
         await apply_transition(session, ORDER, order, "refunded")
-        assert (order.payment_status, order.fulfillment_status) == ("refunded", "returned")
+        assert (order.payment_status, order.fulfillment_status) == ("pending", "returned")
 
         paid = _row(Order, "confirmed")
         paid.payment_status = PaymentStatus.PAID

@@ -17,7 +17,8 @@ async def test_order_to_restock_over_rest(api: Api, db: Database) -> None:
 
     order = await api.ok("POST", "/orders", 201, json={
         "customer_id": customer["id"], "items": [{"product_id": product["id"], "quantity": scenario.ORDER_QTY}]})
-    await api.ok("PUT", f"/orders/{order['id']}/status", json={"status": "confirmed", "expected_version": 1})
+    await api.ok("POST", f"/orders/{order['id']}/payments", 201, json={"token": scenario.PAYMENT_TOKEN})
+    await api.ok("PUT", f"/orders/{order['id']}/status", json={"status": "confirmed", "expected_version": 2})
 
     shipment = await api.ok("POST", "/shipments", 201, json={
         "order_id": order["id"], "carrier": scenario.CARRIER, "tracking_number": scenario.TRACKING})

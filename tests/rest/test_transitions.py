@@ -80,6 +80,7 @@ async def test_every_order_move(api: Api) -> None:
 
 async def _delivered_order(api: Api, quantity: int) -> dict[str, Any]:
     order = await api.stocked_order(quantity=quantity, on_hand=quantity)
+    await api.pay(order["id"])
     shipment = await api.ok("POST", "/shipments", 201, json={
         "order_id": order["id"], "carrier": "UPS", "tracking_number": f"1Z{uuid.uuid4().hex[:12]}"})
     await api.ok("POST", f"/shipments/{shipment['id']}/ship")

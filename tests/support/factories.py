@@ -62,6 +62,15 @@ async def order(gql: GraphQLClient, customer_id: str, lines: list[tuple[str, int
     return data["createOrder"]
 
 
+async def pay(gql: GraphQLClient, order_id: str, token: str = "tok_visa", capture: bool = True) -> dict[str, Any]:
+    """Pay for the order through the test provider (`tok_visa` succeeds); returns the payment."""
+    data = await gql(
+        "mutation($o: ID!, $i: PayOrderInput!) { payOrder(orderId: $o, input: $i) { id status amount } }",
+        {"o": order_id, "i": {"token": token, "capture": capture}},
+    )
+    return data["payOrder"]
+
+
 async def levels(gql: GraphQLClient, product_id: str) -> list[dict[str, Any]]:
     data = await gql("query($p: ID!) { product(id: $p) { inventoryLevels { onHand reserved available } } }",
                      {"p": product_id})

@@ -72,9 +72,14 @@ class Api:
         await self.stock(product["id"], on_hand)
         return await self.order(customer["id"], product["id"], quantity)
 
+    async def pay(self, order_id: str, token: str = "tok_visa", capture: bool = True) -> dict[str, Any]:
+        """Pay for the order through the test provider (`tok_visa` succeeds); returns the payment."""
+        return await self.ok("POST", f"/orders/{order_id}/payments", 201, json={"token": token, "capture": capture})
+
     async def delivered_order(self) -> dict[str, Any]:
-        """An order carried through shipping and delivery over REST; returns it re-read."""
+        """An order paid for and carried through shipping and delivery over REST; returns it re-read."""
         order = await self.stocked_order()
+        await self.pay(order["id"])
         shipment = await self.ok("POST", "/shipments", 201, json={
             "order_id": order["id"], "carrier": "UPS", "tracking_number": f"1Z{uuid.uuid4().hex[:12]}"})
         await self.ok("POST", f"/shipments/{shipment['id']}/ship")

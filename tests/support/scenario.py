@@ -1,7 +1,8 @@
 """The end-to-end scenario both transports run (tests/test_scenario_rest.py, and its GraphQL twin),
 and the final database state they must both reach.
 
-Steps: create a customer, a product and its stock at one location; order ORDER_QTY; confirm; create a
+Steps: create a customer, a product and its stock at one location; order ORDER_QTY; pay with
+PAYMENT_TOKEN; confirm; create a
 shipment and ship it; deliver it; request a return of RETURN_QTY; approve, receive and restock it.
 Use the constants below for the inputs, then compare `await snapshot(db)` with `EXPECTED`: the
 snapshot leaves out ids and timestamps, so two runs through different transports compare equal.
@@ -21,6 +22,7 @@ from stateset_gateway.db.models import (
     InventoryReservation,
     Order,
     OrderItem,
+    Payment,
     Product,
     Return,
     ReturnItem,
@@ -36,14 +38,16 @@ RETURN_QTY = 1
 CARRIER = "UPS"
 TRACKING = "1ZSCENARIO0001"
 RETURN_REASON = "wrong size"
+PAYMENT_TOKEN = "tok_visa"
 
 EXPECTED: dict[str, Any] = {
     "counts": {"customers": 1, "products": 1, "locations": 1, "orders": 1, "order_items": 1, "shipments": 1,
-               "returns": 1, "return_items": 1},
+               "returns": 1, "return_items": 1, "payments": 1},
     "order": {"status": "delivered", "payment_status": "paid", "fulfillment_status": "delivered",
               "subtotal": "75.00", "total": "75.00", "delivered": True},
     "shipment": {"status": "delivered", "carrier": CARRIER, "tracking_number": TRACKING},
     "return": {"status": "restocked", "refund_amount": "25.00", "reason": RETURN_REASON, "quantity": RETURN_QTY},
+    "payment": {"status": "captured", "amount": "75.00", "refunded_amount": "0.00", "provider": "test"},
     # 10 received, 3 shipped (consumed), 1 returned and restocked
     "stock": {PRODUCT["sku"]: {"on_hand": STOCK - ORDER_QTY + RETURN_QTY, "reserved": 0}},
     "reservations": {"consumed": 1},
@@ -58,10 +62,11 @@ async def snapshot(db: Database) -> dict[str, Any]:
 
         counts = {name: await count(model) for name, model in (
             ("customers", Customer), ("products", Product), ("locations", InventoryLocation), ("orders", Order),
-            ("order_items", OrderItem), ("shipments", Shipment), ("returns", Return), ("return_items", ReturnItem))}
+            ("order_items", OrderItem), ("shipments", Shipment), ("returns", Return), ("return_items", ReturnItem), ("payments", Payment))}
         order = (await session.scalars(select(Order))).one()
         shipment = (await session.scalars(select(Shipment))).one()
         ret = (await session.scalars(select(Return))).one()
+        payment = (await session.scalars(select(Payment))).one()
         return_qty = await session.scalar(select(func.sum(ReturnItem.quantity)))
         stock = {sku: {"on_hand": on_hand, "reserved": reserved} for sku, on_hand, reserved in (await session.execute(
             select(Product.sku, func.sum(InventoryBalance.on_hand), func.sum(InventoryBalance.reserved))
@@ -78,6 +83,8 @@ async def snapshot(db: Database) -> dict[str, Any]:
                      "tracking_number": shipment.tracking_number},
         "return": {"status": ret.status, "refund_amount": str(ret.refund_amount), "reason": ret.reason,
                    "quantity": int(return_qty or 0)},
+        "payment": {"status": payment.status, "amount": str(payment.amount),
+                    "refunded_amount": str(payment.refunded_amount), "provider": payment.provider},
         "stock": {sku: {k: int(v) for k, v in levels.items()} for sku, levels in stock.items()},
         "reservations": {str(status): int(n) for status, n in reservations.items()},
     }

@@ -18,6 +18,7 @@ from stateset_gateway.db.models.orders import (
     OrderStatus,
     PaymentStatus,
 )
+from stateset_gateway.db.models.payments import Payment, PaymentRecordStatus
 from stateset_gateway.db.models.products import Product
 from stateset_gateway.db.models.returns import Return, ReturnItem, ReturnStatus
 from stateset_gateway.db.models.shipments import Shipment, ShipmentStatus
@@ -27,7 +28,7 @@ metadata = SQLModel.metadata
 
 __all__ = [
     "ApiKey", "Customer", "CustomerAddress", "DeliveryStatus", "FulfillmentStatus", "IdempotencyRecord", "InventoryBalance", "InventoryLocation",
-    "InventoryReservation", "Order", "OrderItem", "OrderStatus", "PaymentStatus", "Product", "RefreshToken",
+    "InventoryReservation", "Order", "OrderItem", "OrderStatus", "Payment", "PaymentRecordStatus", "PaymentStatus", "Product", "RefreshToken",
     "ReservationStatus", "Return", "ReturnItem", "ReturnStatus", "Shipment", "ShipmentStatus", "User", "Webhook",
     "WebhookDelivery", "WebhookEvent", "metadata",
 ]

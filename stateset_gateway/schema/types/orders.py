@@ -19,6 +19,7 @@ Customer = Annotated["Customer", strawberry.lazy("stateset_gateway.schema.types.
 Product = Annotated["Product", strawberry.lazy("stateset_gateway.schema.types.catalog")]
 Return = Annotated["Return", strawberry.lazy("stateset_gateway.schema.types.fulfillment")]
 Shipment = Annotated["Shipment", strawberry.lazy("stateset_gateway.schema.types.fulfillment")]
+Payment = Annotated["Payment", strawberry.lazy("stateset_gateway.schema.types.payments")]
 
 
 @strawberry.type
@@ -63,3 +64,5 @@ class Order:
                          permission="shipments:read")
     returns = relation(Return, loader=batch.returns_by_order, key="id", shape=Shape.MANY,
                        permission="returns:read")
+    payments = relation(Payment, loader=batch.payments_by_order, key="id", shape=Shape.MANY,
+                        description="Every payment of the order, failed ones included, oldest first.")

@@ -15,11 +15,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, PlainSerializer, WithJsonSchema
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -27,11 +25,10 @@ from stateset_gateway import errors
 from stateset_gateway.db.engine import Database
 from stateset_gateway.db.models import Order, OrderStatus, Payment, PaymentRecordStatus, PaymentStatus
 from stateset_gateway.db.types import utcnow
-from stateset_gateway.resolvers import loaders
+from stateset_gateway.resolvers import events, loaders, representations
 from stateset_gateway.resolvers.common import get_or_404, parse_id, touch, validate
-from stateset_gateway.resolvers.events import record_event
 from stateset_gateway.resolvers.inputs import PaymentCreate, RefundCreate
-from stateset_gateway.resolvers.money import MONEY_PATTERN, money_text
+from stateset_gateway.resolvers.money import money_text
 from stateset_gateway.resolvers.payment_providers import Charge, Declined, PaymentProvider, idempotency_key
 from stateset_gateway.resolvers.transitions import ORDER, Machine, apply_transition
 
@@ -59,41 +56,6 @@ def payment_id(order_id: uuid.UUID, attempt: int) -> uuid.UUID:
     return uuid.uuid5(PAYMENT_IDS, f"{order_id}:{attempt}")
 
 
-# ---- representation ------------------------------------------------------------------------------
-
-_Money = Annotated[Decimal, PlainSerializer(money_text, return_type=str),
-                   WithJsonSchema({"type": "string", "pattern": MONEY_PATTERN, "examples": ["149.99"]})]
-
-
-class PaymentOut(BaseModel):
-    """A payment as the REST API answers it, and as its events carry it."""
-
-    model_config = ConfigDict(from_attributes=True)
-
-    id: uuid.UUID
-    order_id: uuid.UUID
-    attempt: int
-    amount: _Money
-    currency: str
-    status: PaymentRecordStatus
-    provider: str
-    provider_reference: str | None
-    failure_code: str | None
-    failure_message: str | None
-    refunded_amount: _Money
-    authorized_at: datetime | None
-    captured_at: datetime | None
-    refunded_at: datetime | None
-    voided_at: datetime | None
-    created_at: datetime
-    updated_at: datetime
-    version: int
-
-
-def represent(payment: Payment) -> dict[str, Any]:
-    return PaymentOut.model_validate(payment).model_dump(mode="json")
-
-
 # ---- the order's payment status ------------------------------------------------------------------
 
 def order_payment_status(payments: Sequence[Any]) -> str:
@@ -113,11 +75,14 @@ def order_payment_status(payments: Sequence[Any]) -> str:
     return PaymentStatus.PENDING
 
 
-def _settle(order: Order, payments: Sequence[Payment]) -> None:
+async def _settle(session: AsyncSession, order: Order, payments: Sequence[Payment]) -> None:
+    """The order's payment status from its payments; a change is a change of the order
+    (`order.updated`, with the version it bumped)."""
     status = order_payment_status(payments)
     if order.payment_status != status:
         order.payment_status = status
         touch(order)
+        await events.order_changed(session, order, was=order.status)
 
 
 async def _payments_of(session: AsyncSession, order_id: uuid.UUID) -> list[Payment]:
@@ -195,11 +160,11 @@ async def pay(db: Database, provider: PaymentProvider, order_id: Any, data: Any)
         if failure is None and payload.capture:
             failure = await _capture(provider, payment)
         await session.flush([payment])
-        _settle(order, [*payments, payment])
+        await _settle(session, order, [*payments, payment])
         if failure is not None:
-            await record_event(session, "payment.failed", represent(payment))
+            await events.record_event(session, "payment.failed", representations.payment(payment))
         elif payment.status == P.CAPTURED:
-            await record_event(session, "payment.succeeded", represent(payment))
+            await events.record_event(session, "payment.succeeded", representations.payment(payment))
     if failure is not None:
         raise failure
     return payment
@@ -224,12 +189,12 @@ async def capture(db: Database, provider: PaymentProvider, payment_key: Any) -> 
         _check(payment, P.CAPTURED)
         failure = await _capture(provider, payment)
         touch(payment)
-        _settle(order, payments)
+        await _settle(session, order, payments)
         if failure is not None:
-            await record_event(session, "payment.failed", represent(payment))
+            await events.record_event(session, "payment.failed", representations.payment(payment))
         else:
             await session.flush([payment])
-            await record_event(session, "payment.succeeded", represent(payment))
+            await events.record_event(session, "payment.succeeded", representations.payment(payment))
     if failure is not None:
         raise failure
     return payment
@@ -247,7 +212,7 @@ async def void(db: Database, provider: PaymentProvider, payment_key: Any) -> Pay
             raise _failed(payment, declined) from None  # rolled back: nothing changed
         payment.status, payment.voided_at = P.VOIDED, utcnow()
         touch(payment)
-        _settle(order, payments)
+        await _settle(session, order, payments)
     return payment
 
 
@@ -291,8 +256,8 @@ async def _refund(session: AsyncSession, provider: PaymentProvider, order: Order
     payment.refunded_at = utcnow()
     touch(payment)
     await session.flush([payment])
-    _settle(order, payments)
-    await record_event(session, "payment.refunded", represent(payment))
+    await _settle(session, order, payments)
+    await events.record_event(session, "payment.refunded", representations.payment(payment))
 
 
 async def refund_order(session: AsyncSession, provider: PaymentProvider, order: Order, amount: Decimal) -> None:

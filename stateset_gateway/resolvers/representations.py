@@ -99,6 +99,16 @@ def return_(row: Any) -> Representation:
                              "refund_amount": money_text(row.refund_amount)}
 
 
+def payment(row: Any) -> Representation:
+    return _resource(row) | {
+        "order_id": str(row.order_id), "attempt": row.attempt, "amount": money_text(row.amount),
+        "currency": row.currency, "status": str(row.status), "provider": row.provider,
+        "provider_reference": row.provider_reference, "failure_code": row.failure_code,
+        "failure_message": row.failure_message, "refunded_amount": money_text(row.refunded_amount),
+        "authorized_at": timestamp(row.authorized_at), "captured_at": timestamp(row.captured_at),
+        "refunded_at": timestamp(row.refunded_at), "voided_at": timestamp(row.voided_at)}
+
+
 def webhook(row: Any) -> Representation:
     """An endpoint, never its secret (that is shown once, by the operation that makes it)."""
     return _resource(row) | {"url": row.url, "description": row.description, "event_types": list(row.event_types),

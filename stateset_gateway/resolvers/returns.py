@@ -110,10 +110,11 @@ async def _advance(db: Database, return_id: Any, target: str, provider: PaymentP
         if target == R.REFUNDED:
             assert provider is not None, "a refund goes through the payment provider"
             order = await get_or_404(session, Order, ret.order_id, "Order", lock=True)
-            was = (order.status, order.version)
-            # The money goes back through the order's payment (which settles its payment_status);
-            # the rest of a partly returned order stays delivered, and returnable.
+            # The money goes back through the order's payment (which settles its payment_status,
+            # an order.updated of its own); the rest of a partly returned order stays delivered,
+            # and returnable.
             await payments.refund_order(session, provider, order, ret.refund_amount)
+            was = (order.status, order.version)
             if await _fully_refunded(session, order.id, also=ret.id):
                 if ORDER.allows(order.status, OrderStatus.REFUNDED):
                     await apply_transition(session, ORDER, order, OrderStatus.REFUNDED)

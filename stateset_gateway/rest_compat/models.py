@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSche
 from stateset_gateway.db.models import (
     FulfillmentStatus,
     OrderStatus,
+    PaymentRecordStatus,
     PaymentStatus,
     ReservationStatus,
     ReturnStatus,
@@ -186,6 +187,27 @@ class ReturnOut(Resource):
 
 
 # ---- webhooks ------------------------------------------------------------------------------------
+
+# ---- payments ------------------------------------------------------------------------------------
+
+class PaymentOut(Resource):
+    """A payment as the REST API answers it, and as its events carry it."""
+
+    order_id: uuid.UUID
+    attempt: int
+    amount: Money
+    currency: str
+    status: PaymentRecordStatus
+    provider: str
+    provider_reference: str | None
+    failure_code: str | None
+    failure_message: str | None
+    refunded_amount: Money
+    authorized_at: Timestamp | None
+    captured_at: Timestamp | None
+    refunded_at: Timestamp | None
+    voided_at: Timestamp | None
+
 
 class WebhookOut(Resource):
     url: str

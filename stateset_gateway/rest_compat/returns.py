@@ -85,4 +85,4 @@ async def refund_return(request: Request, db: DB, settings: AppSettings, return_
     PAYMENT_ALREADY_PROCESSED when the payment holds less). Out of order answers 422
     INVALID_STATUS_TRANSITION with from/to/allowed."""
     ret = await returns.refund_return(db, return_id, provider=provider_for(settings))
-    return single(request, ReturnOut, ret)
+    return single(request, representations.return_, ret)

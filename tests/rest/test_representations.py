@@ -45,6 +45,10 @@ async def test_every_representation_is_its_documented_model(api: Api) -> None:
         {"order_item_id": order["items"][0]["id"], "quantity": 1}]})
     documented(models.ReturnOut, ret)
 
+    payment = (await api.ok("GET", f"/orders/{order['id']}/payments"))[0]
+    documented(models.PaymentOut, payment)
+    assert payment == await api.ok("GET", f"/payments/{payment['id']}")
+
     hook = await api.ok("POST", "/webhooks", 201, json={"url": f"https://example.com/{uuid.uuid4().hex}"})
     documented(models.WebhookSecretOut, hook)
     documented(models.WebhookOut, await api.ok("GET", f"/webhooks/{hook['id']}"))

@@ -65,6 +65,11 @@ async def test_each_event_type_is_emitted_by_its_rest_operation(api: Api, db: Da
     updated = await events.new()
     assert [e["type"] for e in updated] == ["order.updated"]
     assert updated[0]["data"]["notes"] == "leave at the door" and updated[0]["data"]["version"] == 3
+    paid = await api.pay(order["id"])
+    paying = await events.new()
+    assert Counter(e["type"] for e in paying) == {"payment.succeeded": 1, "order.updated": 1}
+    assert _of(paying, "payment.succeeded") == [paid]
+    assert _of(paying, "order.updated")[0]["payment_status"] == "paid"
 
     shipment = await api.ok("POST", "/shipments", 201, json={"order_id": order["id"], "carrier": "UPS",
                                                              "tracking_number": f"1Z{uuid.uuid4().hex[:10]}"})
@@ -96,9 +101,13 @@ async def test_each_event_type_is_emitted_by_its_rest_operation(api: Api, db: Da
     assert await events.types() == {"return.updated": 1, "inventory.updated": 1}
     refunded = await api.ok("POST", f"/returns/{ret['id']}/refund")
     closing = await events.new()
-    assert Counter(e["type"] for e in closing) == {"return.updated": 1, "return.completed": 1, "order.updated": 1}
+    assert Counter(e["type"] for e in closing) == {"return.updated": 1, "return.completed": 1, "order.updated": 2,
+                                                   "payment.refunded": 1}
     assert _of(closing, "return.completed") == [refunded]
-    assert _of(closing, "order.updated")[0]["payment_status"] == "refunded"
+    assert _of(closing, "payment.refunded")[0]["status"] == "refunded"
+    payment_moved, order_refunded = _of(closing, "order.updated")
+    assert payment_moved["payment_status"] == order_refunded["payment_status"] == "refunded"
+    assert (order_refunded["status"], order_refunded["version"]) == ("refunded", payment_moved["version"] + 1)
 
     other = await api.order(customer["id"], product["id"], 1)
     await events.new()
@@ -117,6 +126,8 @@ async def test_each_event_type_is_emitted_by_its_graphql_operation(gql: GraphQLC
     assert await events.types() == {"order.created": 1, "inventory.updated": 1, "inventory.low_stock": 1}
     await f.set_status(gql, order["id"], "CONFIRMED")
     assert await events.types() == {"order.updated": 1}
+    await f.pay(gql, order["id"])
+    assert await events.types() == {"payment.succeeded": 1, "order.updated": 1}
     shipment = (await gql("mutation($i: CreateShipmentInput!) { createShipment(input: $i) { id } }",
                           {"i": {"orderId": order["id"], "carrier": "UPS",
                                  "trackingNumber": f"1Z{uuid.uuid4().hex[:10]}"}}))["createShipment"]
@@ -136,7 +147,8 @@ async def test_each_event_type_is_emitted_by_its_graphql_operation(gql: GraphQLC
         await gql(f"mutation($id: ID!) {{ {step}(id: $id) {{ id }} }}", {"id": ret["id"]})
     await events.new()
     await gql("mutation($id: ID!) { refundReturn(id: $id) { id } }", {"id": ret["id"]})
-    assert await events.types() == {"return.updated": 1, "return.completed": 1, "order.updated": 1}
+    assert await events.types() == {"return.updated": 1, "return.completed": 1, "payment.refunded": 1,
+                                    "order.updated": 1}  # one of three items: partly refunded, still delivered
     other = await f.order(gql, customer["id"], [(product["id"], 1)])
     await events.new()
     await gql("mutation($id: ID!) { cancelOrder(id: $id) { id } }", {"id": other["id"]})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 
 from fastapi import FastAPI
 from redis.asyncio import Redis
@@ -29,6 +29,7 @@ def create_served_app() -> FastAPI:
     also takes everything built at start-up out of the garbage collector's reach once it is up."""
     app = create_app()
     app.state.freeze_gc = True
+    app.state.dispatch_webhooks = app.state.settings.webhooks.dispatch_in_server
     return app
 
 
@@ -54,9 +55,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             # all of it again: on a nested 50-order page that was a third of the request's CPU.
             gc.collect()
             gc.freeze()
+        background = AsyncExitStack()
+        if getattr(app.state, "dispatch_webhooks", False):  # `serve`: webhook deliveries in this process
+            from stateset_gateway.webhooks import dispatcher
+
+            await background.enter_async_context(dispatcher.running(db, registry=app.state.metrics.registry))
         try:
             yield
         finally:
+            await background.aclose()
             if app.state.redis is not None:
                 await app.state.redis.aclose()
             await db.dispose()

@@ -42,6 +42,8 @@ auth_app.add_typer(api_keys_app, name="api-keys")
 auth_app.add_typer(users_app, name="users")
 app.add_typer(auth_app, name="auth")
 app.add_typer(schema_app, name="schema")
+webhooks_app = typer.Typer(help="Webhook deliveries.", no_args_is_help=True)
+app.add_typer(webhooks_app, name="webhooks")
 
 
 def _settings() -> Settings:
@@ -277,6 +279,41 @@ def serve(
 ) -> None:
     """Run the gateway with uvicorn on APP__HOST:APP__PORT (default 127.0.0.1:8080)."""
     run_server("stateset_gateway.app:create_served_app", demo=demo, reload=reload)
+
+
+@webhooks_app.command("worker")
+def webhooks_worker(
+    once: Annotated[bool, typer.Option("--once", help="Send what is due now, then exit.")] = False,
+    metrics_port: Annotated[int | None, typer.Option(min=1, max=65535,
+                                                     help="Serve Prometheus metrics on this port.")] = None,
+) -> None:
+    """Run the webhook dispatcher as its own process, until SIGINT or SIGTERM. `serve` runs one too
+    unless webhooks.dispatch_in_server is false; several may share a PostgreSQL database."""
+    import signal
+
+    from prometheus_client import CollectorRegistry, start_http_server
+
+    from stateset_gateway.webhooks.dispatcher import Dispatcher
+
+    settings = _settings()
+    registry = CollectorRegistry()
+    if metrics_port is not None:
+        start_http_server(metrics_port, addr=settings.host, registry=registry)
+
+    async def work(db: Any) -> None:
+        dispatcher = Dispatcher(db, registry=registry)
+        if once:
+            await dispatcher.drain()
+            return
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        typer.echo(f"Webhook dispatcher {dispatcher.name} running on the {settings.database_kind} database "
+                   "(Ctrl+C stops it).")
+        await dispatcher.run(stop)
+
+    _with_db(settings, work)
 
 
 def run_server(app_factory: str, *, demo: bool = False, reload: bool = False) -> None:

@@ -158,6 +158,30 @@ class BusinessSettings(BaseModel):
     default_currency: str = Field("USD", min_length=3, max_length=3)
 
 
+class WebhookSettings(BaseModel):
+    allow_private_targets: bool | None = Field(
+        None, description="Accept endpoint URLs on private, loopback or link-local addresses; unset means on "
+                          "in development, off otherwise.")
+    dispatch_in_server: bool = Field(True, description="Run the dispatcher inside `serve` (else run "
+                                                       "`stateset-cli webhooks worker`).")
+    max_attempts: int = Field(8, ge=1, le=50)
+    backoff_seconds: float = Field(60.0, gt=0, description="Delay before the first retry; each next one is "
+                                                           "`backoff_factor` times longer, with jitter.")
+    backoff_factor: float = Field(3.0, ge=1)
+    max_backoff_seconds: float = Field(43_200.0, gt=0)
+    timeout_seconds: float = Field(10.0, gt=0, le=60)
+    concurrency: int = Field(16, ge=1, le=256, description="Deliveries in flight per dispatcher.")
+    poll_interval_seconds: float = Field(1.0, gt=0, le=60)
+    lease_seconds: float = Field(60.0, gt=0, description="A claimed delivery returns to the queue after this "
+                                                         "when its dispatcher died.")
+    disable_after_hours: float = Field(72.0, gt=0, description="Disable an endpoint whose deliveries have "
+                                                               "failed for this long without a success.")
+    retention_days: int = Field(30, ge=1, description="Finished deliveries and their events are kept this long.")
+
+    def private_targets_allowed(self, development: bool) -> bool:
+        return development if self.allow_private_targets is None else self.allow_private_targets
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="APP__", env_nested_delimiter="__", extra="ignore", validate_default=True
@@ -182,6 +206,7 @@ class Settings(BaseSettings):
     graphql: GraphQLSettings = Field(default_factory=GraphQLSettings)
     subscriptions: SubscriptionSettings = Field(default_factory=SubscriptionSettings)
     business: BusinessSettings = Field(default_factory=BusinessSettings)
+    webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
 
     @field_validator("database_url")
     @classmethod
@@ -363,6 +388,9 @@ def load_settings(**overrides: Any) -> Settings:
                 "Invalid configuration:\n  APP__AUTH__JWT_SECRET (auth.jwt_secret): outside development the JWT "
                 "secret must be set to a random value of at least 32 characters"
             )
+        if not settings.tls_verify:
+            raise ConfigError("Invalid configuration:\n  APP__TLS_VERIFY (tls_verify): certificates are verified "
+                              "outside development; tls_verify=false is for development only")
     return settings
 
 

@@ -27,6 +27,7 @@ from stateset_gateway.db.models import (
     ReservationStatus,
 )
 from stateset_gateway.db.types import utcnow
+from stateset_gateway.resolvers import derived, events
 from stateset_gateway.resolvers.common import get_or_404, parse_id, touch, validate
 from stateset_gateway.resolvers.inputs import (
     INT_MAX,
@@ -116,6 +117,7 @@ async def adjust_inventory(db: Database, data: Any) -> InventoryBalance:
         if balance is None:
             balance = B(product_id=payload.product_id, location_id=payload.location_id, on_hand=0, reserved=0)
             session.add(balance)
+        was_low = derived.low_stock(balance)
         new_on_hand = balance.on_hand + payload.delta
         if new_on_hand > INT_MAX:  # what the column holds
             raise errors.ValidationFailed.field("delta", f"Would take on_hand above {INT_MAX}")
@@ -125,6 +127,7 @@ async def adjust_inventory(db: Database, data: Any) -> InventoryBalance:
         if payload.reorder_point is not None:
             balance.reorder_point = payload.reorder_point
         touch(balance)
+        await events.level_changed(session, balance, was_low=was_low)
     return balance
 
 
@@ -193,15 +196,19 @@ async def reserve_lines(
             .values(reserved=B.reserved + bindparam("q"), version=B.version + 1, updated_at=utcnow()),
             [{"p": p, "l": loc, "q": q} for (p, loc), q in sorted(counters.items(), key=lambda kv: str(kv[0]))],
         )
+        await events.levels_changed(session, {key: -q for key, q in counters.items()})
     await session.flush()
     return reservations
 
 
 async def _finish(session: AsyncSession, reservations: Iterable[InventoryReservation], status: str) -> None:
     """Release (stock back to available) or consume (stock leaves on_hand) active reservations."""
+    changes: dict[tuple[uuid.UUID, uuid.UUID], int] = {}
     for res in sorted(reservations, key=lambda r: (str(r.product_id), str(r.location_id))):
         if res.status != ReservationStatus.ACTIVE:
             continue
+        key = (res.product_id, res.location_id)
+        changes[key] = changes.get(key, 0) + (0 if status == ReservationStatus.CONSUMED else res.quantity)
         values: dict[str, Any] = {"reserved": B.reserved - res.quantity, "version": B.version + 1,
                                   "updated_at": utcnow()}
         if status == ReservationStatus.CONSUMED:
@@ -211,6 +218,7 @@ async def _finish(session: AsyncSession, reservations: Iterable[InventoryReserva
         )
         res.status = status
         touch(res)
+    await events.levels_changed(session, changes)
 
 
 async def _order_reservations(session: AsyncSession, order_id: uuid.UUID) -> list[InventoryReservation]:
@@ -241,8 +249,10 @@ async def restock(session: AsyncSession, product_id: uuid.UUID, quantity: int, l
             raise errors.ValidationFailed.field("location_id", "No inventory location exists to restock into")
         balance = B(product_id=product_id, location_id=location_id or location.id, on_hand=0, reserved=0)
         session.add(balance)
+    was_low = derived.low_stock(balance)
     balance.on_hand += quantity
     touch(balance)
+    await events.level_changed(session, balance, was_low=was_low)
 
 
 async def reserve_inventory(db: Database, data: Any) -> InventoryReservation:

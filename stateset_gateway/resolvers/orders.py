@@ -24,7 +24,7 @@ from stateset_gateway.db.models import (
     Return,
     Shipment,
 )
-from stateset_gateway.resolvers import inventory, loaders
+from stateset_gateway.resolvers import events, inventory, loaders
 from stateset_gateway.resolvers.common import check_version, get_or_404, parse_id, touch, validate
 from stateset_gateway.resolvers.inputs import (
     OrderCreate,
@@ -122,6 +122,7 @@ async def create_order(db: Database, data: Any, *, default_currency: str) -> Ord
             session, [inventory.Line(line.product_id, line.quantity, line.location_id) for line in payload.items],
             order_id=order.id,
         )
+        await events.order_created(session, order, items)
     return order
 
 
@@ -152,6 +153,7 @@ async def update_order(db: Database, order_id: Any, data: Any) -> Order:
             setattr(order, key, value)
         if changes:
             touch(order)
+            await events.order_changed(session, order, was=order.status)
     return order
 
 
@@ -161,17 +163,21 @@ async def update_order_status(db: Database, order_id: Any, status: str, expected
     async with db.writer() as session:
         order = await get_or_404(session, Order, order_id, KIND, lock=True)
         check_version(order, expected_version)
+        was = order.status
         await apply_transition(session, ORDER, order, status)
+        await events.order_changed(session, order, was=was)
     return order
 
 
 async def cancel_order(db: Database, order_id: Any, reason: str | None = None) -> Order:
     async with db.writer() as session:
         order = await get_or_404(session, Order, order_id, KIND, lock=True)
+        was = order.status
         await apply_transition(session, ORDER, order, OrderStatus.CANCELLED)
         if reason:
             prefix = f"{order.notes}\n" if order.notes else ""
             order.notes = (prefix + f"Cancelled: {reason.strip()[:500]}")[-4000:]
+        await events.order_changed(session, order, was=was)
     return order
 
 
@@ -220,6 +226,7 @@ async def add_order_item(db: Database, order_id: Any, data: Any) -> Order:
                                       order_id=order.id)
         _recompute_totals(order, [*items, item])
         touch(order)
+        await events.order_changed(session, order, was=order.status, items=[*items, item])
     return order
 
 

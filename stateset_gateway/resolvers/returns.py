@@ -23,7 +23,7 @@ from stateset_gateway.db.models import (
     ReturnStatus,
 )
 from stateset_gateway.db.types import utcnow
-from stateset_gateway.resolvers import inventory
+from stateset_gateway.resolvers import events, inventory, representations
 from stateset_gateway.resolvers.common import get_or_404, touch, validate
 from stateset_gateway.resolvers.inputs import ReturnCreate, ReturnFilter
 from stateset_gateway.resolvers.pagination import (
@@ -89,6 +89,7 @@ async def create_return(db: Database, data: Any, *, return_window_days: int) -> 
         await session.flush([ret])
         session.add_all([ReturnItem(return_id=ret.id, order_item_id=item_id, product_id=items[item_id].product_id,
                                     quantity=qty) for item_id, qty in requested.items()])
+        await events.record_event(session, "return.created", representations.return_(ret))
     return ret
 
 
@@ -109,13 +110,24 @@ async def _advance(db: Database, return_id: Any, target: str) -> Return:
                 await inventory.restock(session, line.product_id, line.quantity, location)
         if target == R.REFUNDED:
             order = await get_or_404(session, Order, ret.order_id, "Order", lock=True)
+            was = (order.status, order.version)
             if await _fully_refunded(session, order.id, also=ret.id):
                 if ORDER.allows(order.status, OrderStatus.REFUNDED):
                     await apply_transition(session, ORDER, order, OrderStatus.REFUNDED)
             else:  # the rest of the order stays delivered, and returnable
                 order.payment_status = PaymentStatus.PARTIALLY_REFUNDED
                 touch(order)
+            if order.version != was[1]:
+                await events.order_changed(session, order, was=was[0])
+        data = representations.return_(ret)
+        await events.record_event(session, "return.updated", data)
+        if target in RETURN_EVENTS:
+            await events.record_event(session, RETURN_EVENTS[target], data)
     return ret
+
+
+# A return's own event besides `return.updated`: approved, and completed once refunded (its last step).
+RETURN_EVENTS = {R.APPROVED: "return.approved", R.REFUNDED: "return.completed"}
 
 
 async def _fully_refunded(session: AsyncSession, order_id: uuid.UUID, *, also: uuid.UUID) -> bool:

@@ -12,6 +12,7 @@ from stateset_gateway import errors
 from stateset_gateway.db.engine import Database
 from stateset_gateway.db.models import Order, OrderStatus, Shipment, ShipmentStatus
 from stateset_gateway.db.types import utcnow
+from stateset_gateway.resolvers import events, representations
 from stateset_gateway.resolvers.common import get_or_404, validate
 from stateset_gateway.resolvers.inputs import ShipmentCreate, ShipmentFilter
 from stateset_gateway.resolvers.pagination import (
@@ -58,6 +59,7 @@ async def create_shipment(db: Database, data: Any) -> Shipment:
         _check_shippable(order)
         shipment = Shipment(**payload.model_dump())
         await add_unique(session, shipment, Shipment.tracking_number)
+        await events.record_event(session, "shipment.created", representations.shipment(shipment))
     return shipment
 
 
@@ -81,30 +83,37 @@ async def ship_order(db: Database, order_id: Any, *, carrier: str, tracking_numb
         _check_shippable(order)
         shipment = Shipment(**payload.model_dump())
         await add_unique(session, shipment, Shipment.tracking_number)
-        await _ship(session, shipment, order)
-        if shipped_at is not None:
-            shipment.shipped_at = shipped_at
+        await events.record_event(session, "shipment.created", representations.shipment(shipment))
+        await _ship(session, shipment, order, shipped_at=shipped_at)
     return shipment
 
 
-async def _ship(session: AsyncSession, shipment: Shipment, order: Order | None = None) -> None:
+async def _ship(session: AsyncSession, shipment: Shipment, order: Order | None = None, *,
+                shipped_at: datetime | None = None) -> None:
     await apply_transition(session, SHIPMENT, shipment, ShipmentStatus.SHIPPED)
+    if shipped_at is not None:
+        shipment.shipped_at = shipped_at
+    await events.record_event(session, "shipment.shipped", representations.shipment(shipment))
     if order is None:
         order = await get_or_404(session, Order, shipment.order_id, "Order", lock=True)
     if order.status != OrderStatus.SHIPPED:  # a second parcel of an already shipped order
         _check_shippable(order)
+        was = order.status
         if order.status != OrderStatus.PROCESSING:
             await apply_transition(session, ORDER, order, OrderStatus.PROCESSING)
         await apply_transition(session, ORDER, order, OrderStatus.SHIPPED)
+        await events.order_changed(session, order, was=was)
 
 
 async def mark_delivered(db: Database, shipment_id: Any) -> Shipment:
     async with db.writer() as session:
         shipment = await get_or_404(session, Shipment, shipment_id, KIND, lock=True)
         await apply_transition(session, SHIPMENT, shipment, ShipmentStatus.DELIVERED)
+        await events.record_event(session, "shipment.delivered", representations.shipment(shipment))
         order = await get_or_404(session, Order, shipment.order_id, "Order", lock=True)
         if order.status == OrderStatus.SHIPPED:
             await apply_transition(session, ORDER, order, OrderStatus.DELIVERED)
+            await events.order_changed(session, order, was=OrderStatus.SHIPPED)
     return shipment
 
 

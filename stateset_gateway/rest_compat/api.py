@@ -13,6 +13,7 @@ from stateset_gateway.rest_compat import (
     returns,
     sdk_aliases,
     shipments,
+    webhooks,
 )
 
 
@@ -20,6 +21,7 @@ def build_router() -> APIRouter:
     """Each domain router already carries its /api/v1/<domain> prefix (see common.API_PREFIX); the
     SDK's aliases come first, so that their fixed paths win over the domain routers' `{id}`s."""
     router = APIRouter()
-    for module in (sdk_aliases, auth_routes, customers, products, inventory, orders, returns, shipments):
+    for module in (sdk_aliases, auth_routes, customers, products, inventory, orders, returns, shipments,
+                   webhooks):
         router.include_router(module.router)
     return router

@@ -2,12 +2,14 @@
 parameters, the documented error responses, and the step from operation results to the success envelope.
 
 Routers stay a few lines per route: declare the permission, call one operation in `resolvers/`,
-wrap its result with `single` or `listing`. No business rule and no SQL lives here or in a router.
+wrap its result with `single` or `listing` and the resource's function of `resolvers/representations.py`
+(the one serializer REST responses and webhook events share). No business rule and no SQL lives here
+or in a router.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request
@@ -55,17 +57,22 @@ Paging = Annotated[OffsetArgs, Depends(paging)]
 
 # ---- success -------------------------------------------------------------------------------------
 
-def single(request: Request, out: type[BaseModel], obj: Any, status: int = 200) -> Response:
-    """One resource in the success envelope (201 for creates)."""
-    return envelopes.ok(out.model_validate(obj), request, status=status)
+Represent = Callable[[Any], dict[str, Any]]
+"""A function of `resolvers/representations.py`: row -> the JSON-ready dict the API answers."""
 
 
-def listing(request: Request, out: type[BaseModel], result: OffsetPage[Any]) -> Response:
+def single(request: Request, represent: Represent, obj: Any, status: int = 200) -> Response:
+    """One resource in the success envelope (201 for creates). The dict goes out as it is: the
+    route's `response_model` documents it, and is not run over it again."""
+    return envelopes.ok(represent(obj), request, status=status)
+
+
+def listing(request: Request, represent: Represent, result: OffsetPage[Any]) -> Response:
     """An offset page in the success envelope: `data = {items, total, page, limit, total_pages}`."""
-    return listing_of(request, (out.model_validate(item) for item in result.items), result)
+    return listing_of(request, map(represent, result.items), result)
 
 
-def listing_of(request: Request, items: Iterable[BaseModel], result: OffsetPage[Any]) -> Response:
+def listing_of(request: Request, items: Iterable[dict[str, Any]], result: OffsetPage[Any]) -> Response:
     """Like `listing`, for items the router has already shaped (e.g. orders with their lines)."""
     data = envelopes.page(list(items), total=result.total, page=result.page, limit=result.limit)
     return envelopes.ok(data, request)

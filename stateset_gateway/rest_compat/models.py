@@ -1,5 +1,9 @@
-"""REST shapes (CONTRACT section 3): what /api/v1 answers and the few request bodies that are
+"""REST shapes (CONTRACT section 3) for the OpenAPI document, and the few request bodies that are
 REST-only. Request bodies that are operation inputs come from `resolvers/inputs.py` unchanged.
+
+Responses are built by `resolvers/representations.py` (shared with webhook events) and go out as
+they are; these models document them, and a test checks each representation validates against its
+model and dumps back to itself.
 
 Money is a decimal string ("149.99", never a float), times are RFC3339 UTC ("...Z"), ids UUID strings;
 the annotations below make both the JSON and the OpenAPI document say so.
@@ -8,11 +12,11 @@ the annotations below make both the JSON and the OpenAPI document say so.
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
 
 from stateset_gateway.db.models import (
     FulfillmentStatus,
@@ -22,15 +26,9 @@ from stateset_gateway.db.models import (
     ReturnStatus,
     ShipmentStatus,
 )
-from stateset_gateway.resolvers import derived
 from stateset_gateway.resolvers.inputs import Input, Version
 from stateset_gateway.resolvers.money import MONEY_PATTERN, money_text
-
-
-def _rfc3339(value: datetime) -> str:
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+from stateset_gateway.resolvers.representations import timestamp
 
 
 Money = Annotated[
@@ -40,13 +38,13 @@ Money = Annotated[
 ]
 Timestamp = Annotated[
     datetime,
-    PlainSerializer(_rfc3339, return_type=str),
+    PlainSerializer(timestamp, return_type=str),
     WithJsonSchema({"type": "string", "format": "date-time", "examples": ["2025-11-05T10:00:00Z"]}),
 ]
 
 
 class Out(BaseModel):
-    """Built from the ORM rows the operations return."""
+    """A documented response shape (also readable from ORM rows)."""
 
     model_config = ConfigDict(from_attributes=True)
 
@@ -88,17 +86,6 @@ class InventoryLevelOut(Resource):
     available: int = Field(description="on_hand - reserved")
     reorder_point: int
     low_stock: bool = Field(description="available <= reorder_point")
-
-    @model_validator(mode="before")
-    @classmethod
-    def _derive(cls, obj: Any) -> Any:
-        """`available` is never stored (CONTRACT section 4): derive it, and low_stock, from the row."""
-        if isinstance(obj, dict):
-            return obj
-        fields = ("id", "created_at", "updated_at", "version", "product_id", "location_id", "on_hand", "reserved",
-                  "reorder_point")
-        return {name: getattr(obj, name) for name in fields} | {
-            "available": derived.available(obj), "low_stock": derived.low_stock(obj)}
 
 
 class ReservationOut(Resource):
@@ -164,15 +151,9 @@ class OrderOut(Resource):
     delivered_at: Timestamp | None
     cancelled_at: Timestamp | None
     items: list[OrderItemOut] | None = Field(
-        default=None, description="The order's lines: on GET /orders/{id}, and on lists with include_items=true."
+        default=None, description="The order's lines: on GET /orders/{id}, on lists with include_items=true, "
+                                  "and in webhook events."
     )
-
-    @classmethod
-    def with_items(cls, order: Any, items: list[Any] | None) -> OrderOut:
-        out = cls.model_validate(order)
-        if items is not None:
-            out.items = [OrderItemOut.model_validate(item) for item in items]
-        return out
 
 
 class OrderStatusUpdate(Input):
@@ -204,7 +185,40 @@ class ReturnOut(Resource):
     refund_amount: Money
 
 
+# ---- webhooks ------------------------------------------------------------------------------------
+
+class WebhookOut(Resource):
+    url: str
+    description: str | None
+    event_types: list[str] = Field(examples=[["order.created", "shipment.*"]])
+    is_active: bool
+    disabled_reason: str | None = Field(description="Why the endpoint was disabled automatically, if it was.")
+
+
+class WebhookSecretOut(WebhookOut):
+    secret: str = Field(description="The signing secret, shown this once (creation, rotation); never again.",
+                        examples=["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"])
+
+
+class DeliveryOut(BaseModel):
+    id: uuid.UUID = Field(description="The delivery id: X-StateSet-Delivery-Id and webhook-id, on every attempt.")
+    webhook_id: uuid.UUID
+    event_id: str = Field(examples=["evt_3f0c..."])
+    event_type: str
+    url: str | None
+    status: str = Field(examples=["pending"], description="pending, delivered or failed")
+    attempts: int
+    last_status_code: int | None
+    last_error: str | None
+    response_time_ms: int | None
+    next_attempt_at: Timestamp | None
+    delivered_at: Timestamp | None
+    created_at: Timestamp
+    updated_at: Timestamp
+
+
 __all__ = [
     "CancelRequest", "CustomerOut", "InventoryLevelOut", "LocationOut", "OrderItemOut", "OrderOut", "OrderStatusUpdate",
-    "ProductOut", "ReleaseRequest", "ReservationOut", "ReturnOut", "ShipmentOut",
+    "ProductOut", "ReleaseRequest", "ReservationOut", "ReturnOut", "ShipmentOut", "DeliveryOut", "WebhookOut",
+    "WebhookSecretOut",
 ]

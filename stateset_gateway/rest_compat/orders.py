@@ -9,7 +9,7 @@ from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.responses import Response
 
 from stateset_gateway.db.models import OrderStatus
-from stateset_gateway.resolvers import orders
+from stateset_gateway.resolvers import orders, representations
 from stateset_gateway.resolvers.inputs import Instant, OrderCreate, OrderLineInput, OrderSortField, OrderUpdate
 from stateset_gateway.rest_compat import envelopes
 from stateset_gateway.rest_compat.common import (
@@ -54,8 +54,8 @@ async def list_orders(
     sort = {"sort_by": sort_by, "sort_order": sort_order}
     if include_items:
         result, items = await orders.list_orders_with_items(db, filters, **sort, args=paging)
-        return listing_of(request, map(OrderOut.with_items, result.items, items), result)
-    return listing(request, OrderOut, await orders.list_orders(db, filters, **sort, args=paging))
+        return listing_of(request, map(representations.order, result.items, items), result)
+    return listing(request, representations.order, await orders.list_orders(db, filters, **sort, args=paging))
 
 
 @router.post("", status_code=201, response_model=Envelope[OrderOut], responses=errors_doc(404, 422),
@@ -64,13 +64,13 @@ async def create_order(request: Request, db: DB, settings: AppSettings, body: Or
     """Prices come from the catalogue and every line's stock is reserved, or nothing is written
     (422 INSUFFICIENT_INVENTORY with product_id/requested/available)."""
     order = await orders.create_order(db, body, default_currency=settings.business.default_currency)
-    return single(request, OrderOut, order, status=201)
+    return single(request, representations.order, order, status=201)
 
 
 @router.get("/by-number/{order_number}", response_model=Envelope[OrderOut], responses=errors_doc(404),
             dependencies=[Depends(requires("orders:read"))])
 async def get_order_by_number(request: Request, db: DB, order_number: str) -> Response:
-    return single(request, OrderOut, await orders.get_order_by_number(db, order_number))
+    return single(request, representations.order, await orders.get_order_by_number(db, order_number))
 
 
 @router.get("/{order_id}", response_model=Envelope[OrderOut], responses=errors_doc(404),
@@ -78,14 +78,14 @@ async def get_order_by_number(request: Request, db: DB, order_number: str) -> Re
 async def get_order(request: Request, db: DB, order_id: uuid.UUID) -> Response:
     """The order with its lines."""
     order, items = await orders.get_order_with_items(db, order_id)
-    return envelopes.ok(OrderOut.with_items(order, items), request)
+    return envelopes.ok(representations.order(order, items), request)
 
 
 @router.put("/{order_id}", response_model=Envelope[OrderOut], responses=errors_doc(404, 409, 422),
             dependencies=[Depends(requires("orders:update"))])
 async def update_order(request: Request, db: DB, order_id: uuid.UUID, body: OrderUpdate) -> Response:
     """Addresses and notes; a stale `expected_version` answers 409, a shipped order 422 ORDER_ALREADY_FULFILLED."""
-    return single(request, OrderOut, await orders.update_order(db, order_id, body))
+    return single(request, representations.order, await orders.update_order(db, order_id, body))
 
 
 @router.delete("/{order_id}", status_code=204, response_class=Response, responses=errors_doc(404, 422),
@@ -101,14 +101,14 @@ async def delete_order(db: DB, order_id: uuid.UUID) -> Response:
 async def list_order_items(request: Request, db: DB, order_id: uuid.UUID) -> Response:
     """All lines of one order (bounded by the order itself, so not paged)."""
     items = await orders.list_order_items(db, order_id)
-    return envelopes.ok([OrderItemOut.model_validate(item) for item in items], request)
+    return envelopes.ok([representations.order_item(item) for item in items], request)
 
 
 @router.post("/{order_id}/items", status_code=201, response_model=Envelope[OrderOut],
              responses=errors_doc(404, 422), dependencies=[Depends(requires("orders:update"))])
 async def add_order_item(request: Request, db: DB, order_id: uuid.UUID, body: OrderLineInput) -> Response:
     """Add a line to an open order, reserving its stock; answers the order with its new totals."""
-    return single(request, OrderOut, await orders.add_order_item(db, order_id, body), status=201)
+    return single(request, representations.order, await orders.add_order_item(db, order_id, body), status=201)
 
 
 @router.put("/{order_id}/status", response_model=Envelope[OrderOut], responses=errors_doc(404, 409, 422),
@@ -116,7 +116,7 @@ async def add_order_item(request: Request, db: DB, order_id: uuid.UUID, body: Or
 async def update_order_status(request: Request, db: DB, order_id: uuid.UUID, body: OrderStatusUpdate) -> Response:
     """One step of the state machine; any other answers 422 INVALID_STATUS_TRANSITION with from/to/allowed."""
     order = await orders.update_order_status(db, order_id, body.status, body.expected_version)
-    return single(request, OrderOut, order)
+    return single(request, representations.order, order)
 
 
 @router.post("/{order_id}/cancel", response_model=Envelope[OrderOut], responses=errors_doc(404, 422),
@@ -126,4 +126,4 @@ async def cancel_order(
 ) -> Response:
     """Releases the order's stock; a shipped or delivered order answers 422 ORDER_ALREADY_FULFILLED."""
     order = await orders.cancel_order(db, order_id, body.reason if body else None)
-    return single(request, OrderOut, order)
+    return single(request, representations.order, order)

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
-from stateset_gateway.resolvers import products
+from stateset_gateway.resolvers import products, representations
 from stateset_gateway.resolvers.inputs import ProductCreate, ProductUpdate
 from stateset_gateway.rest_compat.common import API_PREFIX, DB, Paging, errors_doc, listing, single
 from stateset_gateway.rest_compat.deps import requires
@@ -29,27 +29,27 @@ async def list_products(
     is_active: Annotated[bool | None, Query()] = None,
 ) -> Response:
     result = await products.list_products(db, {"search": search, "sku": sku, "is_active": is_active}, args=paging)
-    return listing(request, ProductOut, result)
+    return listing(request, representations.product, result)
 
 
 @router.post("", status_code=201, response_model=Envelope[ProductOut], responses=errors_doc(409),
              dependencies=[Depends(requires("products:create"))])
 async def create_product(request: Request, db: DB, body: ProductCreate) -> Response:
     """Create a product; a taken SKU answers 409 DUPLICATE_ENTRY with details field/value."""
-    return single(request, ProductOut, await products.create_product(db, body), status=201)
+    return single(request, representations.product, await products.create_product(db, body), status=201)
 
 
 @router.get("/{product_id}", response_model=Envelope[ProductOut], responses=errors_doc(404),
             dependencies=[Depends(requires("products:read"))])
 async def get_product(request: Request, db: DB, product_id: uuid.UUID) -> Response:
-    return single(request, ProductOut, await products.get_product(db, id=product_id))
+    return single(request, representations.product, await products.get_product(db, id=product_id))
 
 
 @router.put("/{product_id}", response_model=Envelope[ProductOut], responses=errors_doc(404, 409),
             dependencies=[Depends(requires("products:update"))])
 async def update_product(request: Request, db: DB, product_id: uuid.UUID, body: ProductUpdate) -> Response:
     """Change the given fields only; a stale `expected_version` answers 409 VERSION_CONFLICT."""
-    return single(request, ProductOut, await products.update_product(db, product_id, body))
+    return single(request, representations.product, await products.update_product(db, product_id, body))
 
 
 @router.delete("/{product_id}", status_code=204, response_class=Response, responses=errors_doc(404),

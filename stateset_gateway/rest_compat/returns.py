@@ -12,7 +12,7 @@ from fastapi.responses import Response
 
 from stateset_gateway.db.engine import Database
 from stateset_gateway.db.models import Return, ReturnStatus
-from stateset_gateway.resolvers import returns
+from stateset_gateway.resolvers import representations, returns
 from stateset_gateway.resolvers.inputs import ReturnCreate
 from stateset_gateway.rest_compat.common import (
     API_PREFIX,
@@ -36,7 +36,7 @@ async def list_returns(
     request: Request, db: DB, paging: Paging, order_id: uuid.UUID | None = None, status: ReturnStatus | None = None
 ) -> Response:
     result = await returns.list_returns(db, {"order_id": order_id, "status": status}, args=paging)
-    return listing(request, ReturnOut, result)
+    return listing(request, representations.return_, result)
 
 
 @router.post("", status_code=201, response_model=Envelope[ReturnOut], responses=errors_doc(404, 422),
@@ -44,13 +44,13 @@ async def list_returns(
 async def create_return(request: Request, db: DB, settings: AppSettings, body: ReturnCreate) -> Response:
     """For a delivered order, within the return window (else 422 RETURN_WINDOW_EXPIRED)."""
     ret = await returns.create_return(db, body, return_window_days=settings.business.return_window_days)
-    return single(request, ReturnOut, ret, status=201)
+    return single(request, representations.return_, ret, status=201)
 
 
 @router.get("/{return_id}", response_model=Envelope[ReturnOut], responses=errors_doc(404),
             dependencies=[Depends(requires("returns:read"))])
 async def get_return(request: Request, db: DB, return_id: uuid.UUID) -> Response:
-    return single(request, ReturnOut, await returns.get_return(db, return_id))
+    return single(request, representations.return_, await returns.get_return(db, return_id))
 
 
 Step = Callable[[Database, Any], Awaitable[Return]]
@@ -60,7 +60,7 @@ def _step_route(action: str, step: Step, summary: str) -> None:
     """POST /returns/{id}/{action}: four routes that differ only in the operation they call."""
 
     async def advance(request: Request, db: DB, return_id: uuid.UUID) -> Response:
-        return single(request, ReturnOut, await step(db, return_id))
+        return single(request, representations.return_, await step(db, return_id))
 
     advance.__name__ = f"{action}_return"
     advance.__doc__ = f"{summary} Out of order answers 422 INVALID_STATUS_TRANSITION with from/to/allowed."

@@ -17,7 +17,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from pydantic import AwareDatetime, Field, StringConstraints
 
-from stateset_gateway.resolvers import inventory, orders, shipments
+from stateset_gateway.resolvers import inventory, orders, representations, shipments
 from stateset_gateway.resolvers.inputs import Input
 from stateset_gateway.rest_compat.common import API_PREFIX, DB, Paging, errors_doc, listing, single
 from stateset_gateway.rest_compat.deps import requires
@@ -47,7 +47,7 @@ async def ship_order(request: Request, db: DB, order_id: uuid.UUID, body: OrderS
     (`shipments:update`): the parcel exists only as part of the hand-over."""
     shipment = await shipments.ship_order(db, order_id, carrier=body.carrier, tracking_number=body.tracking_number,
                                           shipped_at=body.shipped_at)
-    return single(request, ShipmentOut, shipment, status=201)
+    return single(request, representations.shipment, shipment, status=201)
 
 
 @router.get("/orders/search", response_model=Envelope[Page[OrderOut]], responses=errors_doc(),
@@ -57,7 +57,7 @@ async def search_orders(
     query: Annotated[str, Query(min_length=1, max_length=200, description="Order number or customer email.")],
 ) -> Response:
     """`GET /orders?search=`, newest first."""
-    return listing(request, OrderOut, await orders.list_orders(db, {"search": query}, args=paging))
+    return listing(request, representations.order, await orders.list_orders(db, {"search": query}, args=paging))
 
 
 @router.post("/inventory/{level_id}/adjust", response_model=Envelope[InventoryLevelOut], responses=errors_doc(404, 422),
@@ -67,4 +67,4 @@ async def adjust_level(request: Request, db: DB, level_id: uuid.UUID, body: Leve
     level = await inventory.get_level(db, level_id)
     adjusted = await inventory.adjust_inventory(db, {"product_id": level.product_id, "location_id": level.location_id,
                                                      "delta": body.quantity, "reason": body.reason})
-    return single(request, InventoryLevelOut, adjusted)
+    return single(request, representations.inventory_level, adjusted)

@@ -16,14 +16,16 @@ from stateset_gateway.schema.orders import OrderMutations, OrderQueries
 from stateset_gateway.schema.products import ProductMutations, ProductQueries
 from stateset_gateway.schema.subscriptions import Subscription
 from stateset_gateway.schema.types.scalars import OVERRIDES
+from stateset_gateway.schema.webhooks import WebhookMutations, WebhookQueries
 
 # The order here is the order of the fields in the SDL (schema.graphql).
 QUERIES: tuple[type, ...] = (
     AuthQueries, CustomerQueries, ProductQueries, InventoryQueries, OrderQueries, FulfillmentQueries,
+    WebhookQueries,
 )
 MUTATIONS: tuple[type, ...] = (
     AuthMutations, CustomerMutations, ProductMutations, InventoryMutations, OrderMutations,
-    FulfillmentMutations,
+    FulfillmentMutations, WebhookMutations,
 )
 
 Query = merge_types("Query", QUERIES)

@@ -57,12 +57,12 @@ async def fresh_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIter
 async def test_migrate_status_up_down_then_seed(fresh_url: str) -> None:
     status = run_cli("migrate", "status", APP__DATABASE_URL=fresh_url)
     assert status.returncode == 0, status.stderr
-    assert "current: (none)" in status.stdout and "pending: 0001, 0002" in status.stdout
+    assert "current: (none)" in status.stdout and "pending: 0001, 0002, 0003" in status.stdout
 
     up = run_cli("migrate", "up", APP__DATABASE_URL=fresh_url)
     assert up.returncode == 0, up.stderr
     status = run_cli("migrate", "status", APP__DATABASE_URL=fresh_url)
-    assert "current: 0002" in status.stdout and "up to date" in status.stdout
+    assert "current: 0003" in status.stdout and "up to date" in status.stdout
 
     down = run_cli("migrate", "down", APP__DATABASE_URL=fresh_url)
     assert down.returncode == 0, down.stderr

@@ -21,11 +21,13 @@ from stateset_gateway.db.models.orders import (
 from stateset_gateway.db.models.products import Product
 from stateset_gateway.db.models.returns import Return, ReturnItem, ReturnStatus
 from stateset_gateway.db.models.shipments import Shipment, ShipmentStatus
+from stateset_gateway.db.models.webhooks import DeliveryStatus, Webhook, WebhookDelivery, WebhookEvent
 
 metadata = SQLModel.metadata
 
 __all__ = [
-    "ApiKey", "Customer", "CustomerAddress", "FulfillmentStatus", "IdempotencyRecord", "InventoryBalance", "InventoryLocation",
+    "ApiKey", "Customer", "CustomerAddress", "DeliveryStatus", "FulfillmentStatus", "IdempotencyRecord", "InventoryBalance", "InventoryLocation",
     "InventoryReservation", "Order", "OrderItem", "OrderStatus", "PaymentStatus", "Product", "RefreshToken",
-    "ReservationStatus", "Return", "ReturnItem", "ReturnStatus", "Shipment", "ShipmentStatus", "User", "metadata",
+    "ReservationStatus", "Return", "ReturnItem", "ReturnStatus", "Shipment", "ShipmentStatus", "User", "Webhook",
+    "WebhookDelivery", "WebhookEvent", "metadata",
 ]

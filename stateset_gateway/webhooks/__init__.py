@@ -1,0 +1,1 @@
+"""Webhook delivery: the dispatcher that turns outbox events into signed HTTP requests."""

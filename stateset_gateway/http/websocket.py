@@ -18,9 +18,10 @@ One socket, one `Connection`:
   per-field permissions of the payload are the caller's current ones and nothing is cached between
   events. `complete` from the client stops one subscription.
 - `ping` is answered with `pong`; the server pings every `keepalive_seconds`.
-- Bounded: at most `max_subscriptions_per_connection` subscriptions per socket, and at most
-  `send_buffer` messages queued for it. A client that reads slower than its events arrive is closed
-  (1013, try again later) instead of being queued for without end. Anything unexpected: 4500.
+- Bounded: at most `max_subscriptions_per_connection` subscriptions per socket, at most
+  `send_buffer` messages queued for the socket and `send_buffer` events waiting for each of its
+  subscriptions. A client that reads slower than its events arrive fills both and is closed (1013,
+  try again later) instead of being queued for without end. Anything unexpected: 4500.
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ from stateset_gateway.schema.cost import operation_cost
 from stateset_gateway.schema.errors import error_entry, format_error
 from stateset_gateway.schema.http import GraphQLEndpoint, is_awaitable
 from stateset_gateway.schema.subscriptions import SubscriptionContext
+from stateset_gateway.subscriptions.feed import OutboxFeed
 from stateset_gateway.subscriptions.hub import Hub, SlowConsumer
 
 log = logging.getLogger("stateset_gateway.subscriptions")
@@ -94,7 +96,9 @@ class GraphQLWebSocket:
         self.limits = settings.subscriptions
         self.callers = callers
         self.endpoint = endpoint
-        self.hub = Hub(self.limits.send_buffer)
+        # The feed reads the outbox only while someone here subscribes.
+        self.hub = Hub(self.limits.send_buffer, on_first=lambda: self.feed.start(), on_last=lambda: self.feed.stop())
+        self.feed = OutboxFeed(settings, self.hub)
         self.open_by_client: Counter[str] = Counter()
 
     async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
@@ -126,6 +130,7 @@ class Connection:
 
     async def run(self) -> None:
         request_id_var.set(self.request_id)
+        self.layer.feed.bind(self.scope["app"].state.db)
         if (await self.receive())["type"] != "websocket.connect":
             return
         if SUBPROTOCOL not in self.scope.get("subprotocols", ()):
@@ -389,7 +394,10 @@ class Connection:
                 body: dict[str, Any] = {"data": result.data}
                 if result.errors:
                     body["errors"] = [format_error(e, self.request_id) for e in result.errors]
-                self.enqueue({"id": operation_id, "type": "next", "payload": body})
+                # Waits while the socket's buffer is full: meanwhile this subscription's events
+                # queue in the hub, which closes the socket once they overflow (SlowConsumer).
+                await self.outgoing.put(orjson.dumps({"id": operation_id, "type": "next", "payload": body},
+                                                     default=str).decode())
             self.enqueue({"id": operation_id, "type": "complete"})
         except SlowConsumer:
             self.close(Close.TRY_AGAIN_LATER, "Too slow: events for this subscription filled its buffer")

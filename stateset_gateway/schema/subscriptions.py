@@ -46,13 +46,20 @@ def subscription(permission: str, returns: Any, **kwargs: Any) -> Any:
     return strawberry.subscription(extensions=requires(permission), graphql_type=returns, **kwargs)
 
 
-async def _rows(info: GqlInfo, types: Iterable[str], accepts: Accepts, model: type[Row]) -> AsyncIterator[Row]:
-    subscriber = info.context.events.join(types, accepts)  # type: ignore[attr-defined]
-    try:
-        async for event in subscriber:
-            yield row_from(model, event.data)
-    finally:
-        subscriber.close()
+class _Rows(AsyncIterator[Row]):
+    """A subscriber's events as rows of `model`. Joined when made, so a subscription is live once
+    its field has resolved (before the socket reads the client's next message)."""
+
+    def __init__(self, info: GqlInfo, types: Iterable[str], accepts: Accepts, model: type[Row]) -> None:
+        self.subscriber = info.context.events.join(types, accepts)  # type: ignore[attr-defined]
+        self.model = model
+
+    async def __anext__(self) -> Row:
+        event = await self.subscriber.__anext__()
+        return row_from(self.model, event.data)
+
+    async def aclose(self) -> None:
+        self.subscriber.close()
 
 
 def _is(key: str, value: str) -> Accepts:
@@ -68,8 +75,7 @@ class Subscription:
                   description="The order each time it changes (status or fields), in commit order.")
     async def order_updated(self, info: GqlInfo, id: strawberry.ID) -> AsyncIterator[models.Order]:
         order_id = str(parse_id(id))
-        async for row in _rows(info, ORDER_CHANGES, _is("id", order_id), models.Order):
-            yield row
+        return _Rows(info, ORDER_CHANGES, _is("id", order_id), models.Order)
 
     @subscription("orders:read", returns=Order,
                   description="Orders as they are created or change; only those now in `status` when given.")
@@ -80,8 +86,7 @@ class Subscription:
         def accepts(event: Event) -> bool:
             return wanted is None or event.data.get("status") in wanted
 
-        async for row in _rows(info, ORDER_EVENTS, accepts, models.Order):
-            yield row
+        return _Rows(info, ORDER_EVENTS, accepts, models.Order)
 
     @subscription("inventory:read", returns=InventoryLevel,
                   description="Stock levels as they change; one product's with `productId`, only those at or "
@@ -94,8 +99,7 @@ class Subscription:
             return ((product is None or event.data.get("product_id") == product)
                     and (not low_stock_only or bool(event.data.get("low_stock"))))
 
-        async for row in _rows(info, INVENTORY_CHANGES, accepts, models.InventoryBalance):
-            yield row
+        return _Rows(info, INVENTORY_CHANGES, accepts, models.InventoryBalance)
 
     @subscription("shipments:read", returns=Shipment,
                   description="Shipments as they are created, shipped and delivered; one order's with `orderId`.")
@@ -106,5 +110,4 @@ class Subscription:
         def accepts(event: Event) -> bool:
             return order is None or event.data.get("order_id") == order
 
-        async for row in _rows(info, SHIPMENT_CHANGES, accepts, models.Shipment):
-            yield row
+        return _Rows(info, SHIPMENT_CHANGES, accepts, models.Shipment)

@@ -171,7 +171,7 @@ class Connection:
         try:
             self.outgoing.put_nowait(orjson.dumps(message, default=str).decode())
         except asyncio.QueueFull:
-            self.close(Close.TRY_AGAIN_LATER, "Too slow: the messages for this socket filled its buffer")
+            self._overflowed()
 
     async def _write(self) -> None:
         try:
@@ -323,7 +323,11 @@ class Connection:
     def _context(self) -> SubscriptionContext:
         app = self.scope["app"]
         return SubscriptionContext(request=HTTPConnection(self.scope),  # type: ignore[arg-type]
-                                   db=app.state.db, settings=app.state.settings, events=self.layer.hub)
+                                   db=app.state.db, settings=app.state.settings, events=self.layer.hub,
+                                   on_overflow=self._overflowed)
+
+    def _overflowed(self) -> None:
+        self.close(Close.TRY_AGAIN_LATER, "Too slow: events for this socket filled its buffers")
 
     async def _source(self, operation_id: str, query: str, variables: dict[str, Any] | None,
                       operation_name: str | None) -> AsyncIterable[Any] | None:
@@ -400,7 +404,7 @@ class Connection:
                                                      default=str).decode())
             self.enqueue({"id": operation_id, "type": "complete"})
         except SlowConsumer:
-            self.close(Close.TRY_AGAIN_LATER, "Too slow: events for this subscription filled its buffer")
+            self._overflowed()
         except asyncio.CancelledError:
             raise
         except Exception:

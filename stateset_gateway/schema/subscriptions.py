@@ -8,7 +8,7 @@ too, exactly as in a query. The events come from the hub of the WebSocket connec
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -36,9 +36,11 @@ SHIPMENT_CHANGES = ("shipment.created", "shipment.shipped", "shipment.delivered"
 
 @dataclass
 class SubscriptionContext(Context):
-    """A subscription's context: a query's, plus the hub its events come from."""
+    """A subscription's context: a query's, plus the hub its events come from and what to do when
+    the subscriber falls too far behind them."""
 
     events: Hub = field(kw_only=True)
+    on_overflow: Callable[[], None] | None = field(default=None, kw_only=True)
 
 
 def subscription(permission: str, returns: Any, **kwargs: Any) -> Any:
@@ -51,7 +53,8 @@ class _Rows(AsyncIterator[Row]):
     its field has resolved (before the socket reads the client's next message)."""
 
     def __init__(self, info: GqlInfo, types: Iterable[str], accepts: Accepts, model: type[Row]) -> None:
-        self.subscriber = info.context.events.join(types, accepts)  # type: ignore[attr-defined]
+        context: SubscriptionContext = info.context  # type: ignore[assignment]
+        self.subscriber = context.events.join(types, accepts, context.on_overflow)
         self.model = model
 
     async def __anext__(self) -> Row:

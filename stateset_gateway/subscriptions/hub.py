@@ -1,8 +1,8 @@
 """The events of this process's subscribers: each subscriber has a bounded queue, filled by `publish`.
 
-A subscriber that does not keep up is not allowed to grow memory: once its queue is full it is told
-so (`SlowConsumer` from its next read) and everything else it would have got is dropped, so the
-socket serving it is closed rather than left behind. `publish` never waits for anyone.
+A subscriber that does not keep up is not allowed to grow memory: once its queue is full, its
+`on_overflow` is called at once (the socket serving it closes), its next read raises `SlowConsumer`,
+and everything else it would have got is dropped. `publish` never waits for anyone.
 """
 
 from __future__ import annotations
@@ -34,8 +34,10 @@ _OVERFLOW = object()
 class Subscriber:
     """One subscription's events, in the order published. An async iterator; `close()` leaves the hub."""
 
-    def __init__(self, hub: Hub, types: frozenset[str], accepts: Accepts, capacity: int) -> None:
+    def __init__(self, hub: Hub, types: frozenset[str], accepts: Accepts, capacity: int,
+                 on_overflow: Callable[[], None] | None = None) -> None:
         self.hub = hub
+        self.on_overflow = on_overflow
         self.types = types
         self.accepts = accepts
         self._queue: asyncio.Queue[Any] = asyncio.Queue(capacity + 1)  # + room for the overflow mark
@@ -48,6 +50,8 @@ class Subscriber:
         if self._queue.qsize() >= self._capacity:
             self._overflowed = True
             self._queue.put_nowait(_OVERFLOW)
+            if self.on_overflow is not None:
+                self.on_overflow()
             return
         self._queue.put_nowait(event)
 
@@ -79,8 +83,9 @@ class Hub:
     def subscribers(self) -> int:
         return self._count
 
-    def join(self, types: Iterable[str], accepts: Accepts) -> Subscriber:
-        subscriber = Subscriber(self, frozenset(types), accepts, self.capacity)
+    def join(self, types: Iterable[str], accepts: Accepts,
+             on_overflow: Callable[[], None] | None = None) -> Subscriber:
+        subscriber = Subscriber(self, frozenset(types), accepts, self.capacity, on_overflow)
         for event_type in subscriber.types:
             self._by_type.setdefault(event_type, set()).add(subscriber)
         self._count += 1

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import os
-import secrets
 import socket
 import uuid
 from collections.abc import AsyncIterator
@@ -18,41 +17,21 @@ import orjson
 from stateset_gateway.config import Settings
 from stateset_gateway.db.engine import Database
 from stateset_gateway.resolvers import events
-from tests.ops.test_cli import CLI, cli_env
 from tests.subscriptions.conftest import WAIT, live_gateway
 from tests.subscriptions.test_order_updates import ORDER_UPDATED, ok, statuses, stocked_order
 
 
-@asynccontextmanager
-async def served_instance(database_url: str) -> AsyncIterator[str]:
-    """`stateset-cli serve` in a process of its own on the same database; yields its base URL."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    env = cli_env(APP__DATABASE_URL=database_url, APP__PORT=str(port), APP_ENV="staging",
-                  APP__AUTH__JWT_SECRET=secrets.token_urlsafe(48), APP__RATE_LIMIT="off")
-    proc = await asyncio.create_subprocess_exec(*CLI, "serve", env=env, stdout=asyncio.subprocess.DEVNULL,
-                                                stderr=asyncio.subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        async with httpx.AsyncClient(base_url=base, timeout=2) as client:
-            async with asyncio.timeout(30):
-                while True:
-                    assert proc.returncode is None, "serve exited"
-                    try:
-                        if (await client.get("/health/readiness")).status_code == 200:
-                            break
-                    except httpx.TransportError:
-                        pass
-                    await asyncio.sleep(0.1)
-        yield base
-    finally:
-        proc.terminate()
-        try:
-            await asyncio.wait_for(proc.wait(), timeout=15)
-        except TimeoutError:
-            proc.kill()
-            await proc.wait()
+def elsewhere(database_url: str) -> str:
+    """The same database under another spelling of its URL. Instances in one test process would
+    otherwise wake each other's feeds directly (a process's commits wake its own feeds at once,
+    found by database URL); spelled differently, the writer is a stranger to the subscriber's
+    process, and only what crosses processes can tell it: NOTIFY on PostgreSQL, the periodic
+    read on SQLite."""
+    if database_url.startswith("sqlite"):
+        folder, _, name = database_url.rpartition("/")
+        return f"{folder}/./{name}"
+    assert "@127.0.0.1:" in database_url, database_url
+    return database_url.replace("@127.0.0.1:", "@localhost:", 1)
 
 
 async def test_an_event_through_one_instance_reaches_a_subscriber_on_another(
@@ -61,10 +40,11 @@ async def test_an_event_through_one_instance_reaches_a_subscriber_on_another(
     """On PostgreSQL the subscriber's instance reads the outbox only when woken (NOTIFY): its
     periodic read is a minute away. On SQLite there is no wake-up between processes: it reads every second."""
     poll = 60.0 if backend == "postgresql" else 1.0
-    subscriber_settings = settings.model_copy(update={
+    reader_settings = settings.model_copy(update={
         "subscriptions": settings.subscriptions.model_copy(update={"poll_seconds": poll})})
-    async with served_instance(database_url) as writer_url, live_gateway(subscriber_settings) as reader:
-        async with httpx.AsyncClient(base_url=writer_url, headers=admin_headers) as writer:
+    writer_settings = settings.model_copy(update={"database_url": elsewhere(database_url)})
+    async with live_gateway(writer_settings) as writer_instance, live_gateway(reader_settings) as reader:
+        async with httpx.AsyncClient(base_url=writer_instance.http, headers=admin_headers) as writer:
             order = await stocked_order(writer)
             sub = await sockets(reader.ws)  # type: ignore[operator]
             await sub.init(admin_headers)

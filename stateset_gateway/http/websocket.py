@@ -36,6 +36,7 @@ from typing import Any
 
 import orjson
 from graphql import (
+    DocumentNode,
     ExecutionResult,
     Executor,
     GraphQLError,
@@ -312,10 +313,10 @@ class Connection:
             self._refuse(operation_id, errors.RateLimitExceeded(
                 1, f"This connection already runs {limit} subscriptions; complete one first", {"limit": limit}))
             return
-        stream = await self._source(operation_id, payload["query"], variables, operation_name)
-        if stream is not None:
+        source = await self._source(operation_id, payload["query"], variables, operation_name)
+        if source is not None:
             self.operations[operation_id] = asyncio.create_task(
-                self._stream(operation_id, stream, payload["query"], variables, operation_name))
+                self._stream(operation_id, *source, variables, operation_name))
 
     def _refuse(self, operation_id: str, error: errors.DomainError) -> None:
         self.enqueue({"id": operation_id, "type": "error", "payload": [error_entry(error, self.request_id)]})
@@ -330,8 +331,8 @@ class Connection:
         self.close(Close.TRY_AGAIN_LATER, "Too slow: events for this socket filled its buffers")
 
     async def _source(self, operation_id: str, query: str, variables: dict[str, Any] | None,
-                      operation_name: str | None) -> AsyncIterable[Any] | None:
-        """The subscription's source stream, or None once refused with an `error` message."""
+                      operation_name: str | None) -> tuple[AsyncIterable[Any], DocumentNode] | None:
+        """The subscription's source stream and document, or None once refused with an `error` message."""
         endpoint = self.layer.endpoint
         limits = endpoint.limits
         try:
@@ -377,16 +378,16 @@ class Connection:
             stream = await stream  # type: ignore[misc]
         if isinstance(stream, ExecutionResult):  # the field refused (permission, bad argument)
             return self._errors(operation_id, stream.errors or [])
-        return stream  # type: ignore[return-value]
+        return stream, document  # type: ignore[return-value]
 
     def _errors(self, operation_id: str, problems: list[GraphQLError]) -> None:
         self.enqueue({"id": operation_id, "type": "error",
                       "payload": [format_error(e, self.request_id) for e in problems]})
 
-    async def _stream(self, operation_id: str, stream: AsyncIterable[Any], query: str,
+    async def _stream(self, operation_id: str, stream: AsyncIterable[Any], document: DocumentNode,
                       variables: dict[str, Any] | None, operation_name: str | None) -> None:
+        """Each event of the source stream executed on its own, with a context of its own."""
         schema = self.layer.endpoint.schema
-        document = parse(query)  # parsed and validated moments ago; each event gets its own execution
         try:
             async for row in stream:
                 result = execute(schema, document, root_value=row, context_value=self._context(),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import timedelta
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -12,8 +13,13 @@ from typing import Any
 import pytest
 
 from stateset_gateway.auth.api_keys import create_api_key, revoke_api_key
+from stateset_gateway.auth.tokens import LEEWAY_SECONDS, issue_access_token
+from stateset_gateway.auth.users import register
 from stateset_gateway.config import Settings
 from stateset_gateway.db.engine import Database
+from stateset_gateway.db.types import utcnow
+from stateset_gateway.schema.permissions import declared_permission
+from stateset_gateway.schema.subscriptions import Subscription
 from tests.subscriptions.conftest import Gateway, live_gateway
 from tests.support.auth import AuthHeaders
 
@@ -189,3 +195,25 @@ async def test_a_revoked_key_closes_its_socket_within_a_second(gateway: Gateway,
     async with asyncio.timeout(1.5):
         code, reason = await socket.closed()
     assert code == 4403 and reason.startswith("Forbidden")
+
+
+async def test_an_access_token_that_expires_closes_its_socket(gateway: Gateway, sockets: Any, db: Database,
+                                                              settings: Settings) -> None:
+    user = await register(db, "watcher@example.com", "a long enough password", role="readonly")
+    # valid for about two more seconds, the clock-skew leeway included
+    issued_at = utcnow() - timedelta(seconds=LEEWAY_SECONDS)
+    token = issue_access_token(settings, subject=user.id, permissions=[], now=issued_at, ttl=2)
+    socket = await sockets(gateway.ws)
+    await socket.init({"Authorization": f"Bearer {token}"})
+    await socket.subscribe("1", STOCK)
+    assert socket.pending == []
+    async with asyncio.timeout(2 + 1.5):
+        code, reason = await socket.closed()
+    assert code == 4403 and "expired" in reason
+
+
+def test_every_subscription_field_declares_its_permission() -> None:
+    fields = Subscription.__strawberry_definition__.fields  # type: ignore[attr-defined]
+    assert {field.python_name: declared_permission(field) for field in fields} == {
+        "order_updated": "orders:read", "order_events": "orders:read",
+        "inventory_changed": "inventory:read", "shipment_updated": "shipments:read"}

@@ -160,7 +160,7 @@ async def resolve_target(url: str, *, allow_private: bool) -> Target:
         return Target(url, host, ())
     try:
         infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError):
+    except (OSError, UnicodeError, ValueError):  # socket.gaierror is an OSError
         raise errors.ValidationFailed.field("url", f"The host {host} does not resolve") from None
     addresses = tuple(dict.fromkeys(str(info[4][0]) for info in infos))
     private = [a for a in addresses if not _is_public(a)]

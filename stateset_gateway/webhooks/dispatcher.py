@@ -97,6 +97,7 @@ class Dispatcher:
         self._last_gauges = 0.0
         self._last_purge = 0.0
         self._wake = asyncio.Event()
+        self.attempts_recorded = 0
 
     @property
     def allow_private(self) -> bool:
@@ -142,7 +143,7 @@ class Dispatcher:
         fanned = await self.fan_out()
         if self.metrics is not None and now - self._last_gauges > GAUGE_EVERY_SECONDS:
             self._last_gauges = now
-            await self._update_gauges()
+            await self.update_gauges()
         free = self.config.concurrency - len(self._inflight)
         claimed = await self.claim(free) if free > 0 else []
         for item in claimed:
@@ -293,6 +294,7 @@ class Dispatcher:
             if not result.rowcount:  # the lease ran out and another dispatcher owns the row now
                 return
             await self._endpoint_health(session, item, ok=error is None, error=error, now=now)
+        self.attempts_recorded += 1
         if self.metrics is not None:
             self.metrics.deliveries.labels(outcome).inc()
             if status_code is not None:
@@ -320,7 +322,7 @@ class Dispatcher:
 
     # ---- upkeep --------------------------------------------------------------------------------
 
-    async def _update_gauges(self) -> None:
+    async def update_gauges(self) -> None:
         assert self.metrics is not None
         async with self.db.reader() as session:
             depth, oldest = (await session.execute(

@@ -75,3 +75,14 @@ async def deliveries(db: Database) -> list[WebhookDelivery]:
 async def outbox(db: Database) -> list[WebhookEvent]:
     async with db.reader() as session:
         return list((await session.scalars(select(WebhookEvent).order_by(WebhookEvent.created_at))).all())
+
+
+async def eventually(check: Any, timeout: float = 60) -> None:
+    """Until `await check()` is true (a generous deadline; missing it means it never happened)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not await check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not reached within {timeout}s")
+        await asyncio.sleep(0.02)

@@ -150,6 +150,21 @@ class GraphQLSettings(BaseModel):
         return rate_rule(value)
 
 
+class SubscriptionSettings(BaseModel):
+    """GraphQL subscriptions over WebSocket: what one client may hold open, and how fast the server
+    notices a revoked credential, a silent client or a new event."""
+
+    max_connections_per_client: int = Field(10, ge=1, description="Open sockets per client, per instance.")
+    max_subscriptions_per_connection: int = Field(20, ge=1, description="Subscriptions active on one socket.")
+    send_buffer: int = Field(100, ge=1, description="Messages queued for one socket before it is closed as too slow.")
+    connection_init_timeout: float = Field(10, gt=0, description="Seconds a socket may stay without connection_init.")
+    keepalive_seconds: float = Field(15, gt=0, description="Seconds between the server's pings.")
+    auth_recheck_seconds: float = Field(0.5, gt=0, description="Seconds between checks that the credentials still hold.")
+    poll_seconds: float = Field(1.0, gt=0, description="Seconds between outbox reads when no wake-up arrives.")
+    lookback_seconds: float = Field(10.0, gt=0, description="How far back each outbox read looks for events "
+                                                            "committed late (a long transaction's).")
+
+
 class BusinessSettings(BaseModel):
     return_window_days: int = Field(30, ge=0)
     default_currency: str = Field("USD", min_length=3, max_length=3)
@@ -208,6 +223,7 @@ class Settings(BaseSettings):
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
     graphql: GraphQLSettings = Field(default_factory=GraphQLSettings)
+    subscriptions: SubscriptionSettings = Field(default_factory=SubscriptionSettings)
     business: BusinessSettings = Field(default_factory=BusinessSettings)
     webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
     payments: PaymentSettings = Field(default_factory=PaymentSettings)

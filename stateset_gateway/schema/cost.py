@@ -148,7 +148,8 @@ def waits_on_database(definition: GraphQLField) -> bool:
 def operation_cost(schema: GraphQLSchema, document: Any, operation: OperationDefinitionNode,
                    variables: dict[str, Any] | None, default_page: int) -> Cost:
     fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
-    root = schema.mutation_type if operation.operation == OperationType.MUTATION else schema.query_type
+    root = {OperationType.MUTATION: schema.mutation_type,
+            OperationType.SUBSCRIPTION: schema.subscription_type}.get(operation.operation, schema.query_type)
     if root is None:
         return Cost(0, 0)
     measure = _Walker(schema, fragments, variables or {}, default_page).selection(operation.selection_set, root)

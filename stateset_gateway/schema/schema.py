@@ -1,4 +1,5 @@
-"""The GraphQL schema: each domain's partial Query and Mutation types merged in one place."""
+"""The GraphQL schema: each domain's partial Query and Mutation types merged in one place, and the
+Subscription type (schema/subscriptions.py)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from stateset_gateway.schema.inventory import InventoryMutations, InventoryQueri
 from stateset_gateway.schema.orders import OrderMutations, OrderQueries
 from stateset_gateway.schema.payments import PaymentMutations, PaymentQueries
 from stateset_gateway.schema.products import ProductMutations, ProductQueries
+from stateset_gateway.schema.subscriptions import Subscription
 from stateset_gateway.schema.types.scalars import OVERRIDES
 from stateset_gateway.schema.webhooks import WebhookMutations, WebhookQueries
 
@@ -33,7 +35,7 @@ Mutation = merge_types("Mutation", MUTATIONS)
 
 @cache
 def build_schema() -> strawberry.Schema:
-    return strawberry.Schema(query=Query, mutation=Mutation, scalar_overrides=OVERRIDES)
+    return strawberry.Schema(query=Query, mutation=Mutation, subscription=Subscription, scalar_overrides=OVERRIDES)
 
 
 def sdl() -> str:

@@ -39,6 +39,9 @@ D = WebhookDelivery
 FAN_OUT_BATCH = 200
 GAUGE_EVERY_SECONDS = 5.0
 PURGE_EVERY_SECONDS = 3600.0
+ORPHANS_KEPT_FOR = timedelta(minutes=10)
+"""Events without deliveries (no endpoint subscribed) are kept this long: GraphQL subscribers on
+every instance read them from the outbox (stateset_gateway/subscriptions/feed.py)."""
 
 
 def subscribed(event_types: list[str], event_type: str) -> bool:
@@ -171,7 +174,7 @@ class Dispatcher:
 
     async def fan_out(self) -> int:
         """One delivery per (new event, active endpoint subscribed to it that existed when it
-        happened). Events nobody subscribed to are dropped."""
+        happened). Events nobody subscribed to are marked too, and purged after ORPHANS_KEPT_FOR."""
         async with self.db.reader() as session:
             if not await session.scalar(select(exists().where(WebhookEvent.fanned_out.is_(False)))):
                 return 0
@@ -186,20 +189,18 @@ class Dispatcher:
             hooks = (await session.execute(
                 select(Webhook.id, Webhook.event_types, Webhook.created_at).where(Webhook.is_active.is_(True))
             )).all()
-            deliveries, orphans, done = [], [], []
+            deliveries, done = [], []
             for event_id, event_type, created_at in rows:
                 targets = [h.id for h in hooks if h.created_at <= created_at and subscribed(h.event_types, event_type)]
                 deliveries.extend({"id": uuid.uuid4(), "webhook_id": hook, "event_id": event_id,
                                    "event_type": event_type} for hook in targets)
-                (done if targets else orphans).append(event_id)
+                done.append(event_id)  # one no endpoint takes stays for subscriptions (ORPHANS_KEPT_FOR)
             if deliveries:
                 stamp = utcnow()
                 session.add_all([D(**d, created_at=stamp, updated_at=stamp, next_attempt_at=stamp) for d in deliveries])
                 await session.flush()
             if done:
                 await session.execute(update(WebhookEvent).where(WebhookEvent.id.in_(done)).values(fanned_out=True))
-            if orphans:
-                await session.execute(delete(WebhookEvent).where(WebhookEvent.id.in_(orphans)))
         return len(rows)
 
     # ---- claims --------------------------------------------------------------------------------
@@ -332,12 +333,13 @@ class Dispatcher:
         self.metrics.oldest_age.set((utcnow() - oldest).total_seconds() if oldest else 0)
 
     async def purge(self) -> None:
-        """Finished deliveries, and the events left without any, after `[webhooks] retention_days`."""
+        """Finished deliveries after `[webhooks] retention_days`, and the events left without any
+        after ORPHANS_KEPT_FOR."""
         cutoff = utcnow() - timedelta(days=self.config.retention_days)
         async with self.db.writer() as session:
             await session.execute(delete(D).where(D.status != DeliveryStatus.PENDING, D.updated_at < cutoff))
             await session.execute(delete(WebhookEvent).where(
-                WebhookEvent.fanned_out.is_(True), WebhookEvent.created_at < cutoff,
+                WebhookEvent.fanned_out.is_(True), WebhookEvent.created_at < utcnow() - ORPHANS_KEPT_FOR,
                 ~exists().where(D.event_id == WebhookEvent.id)))
 
 

@@ -21,8 +21,7 @@ from datetime import timedelta
 from typing import Any
 
 import orjson
-from graphql import FieldNode, GraphQLError, OperationType, parse
-from graphql.utilities import get_operation_ast
+from graphql import FieldNode, OperationType
 from starlette.requests import Request
 
 from stateset_gateway import errors
@@ -62,7 +61,7 @@ class IdempotencyMiddleware:
         body = await read_body(receive)
         replay_body = replaying(body, receive)
         if scope["path"].startswith(UNSTORED_PREFIXES) or (scope["path"] == "/graphql"
-                                                           and not _is_stored_mutation(body)):
+                                                           and not await _is_stored_mutation(scope, body)):
             await self.app(scope, replay_body, send)
             return
 
@@ -110,12 +109,10 @@ class IdempotencyMiddleware:
             await idempotency.release(db, client, key)
 
 
-def _is_stored_mutation(body: bytes) -> bool:
-    try:
-        payload = orjson.loads(body)
-        operation = get_operation_ast(parse(payload["query"], max_tokens=10_000), payload.get("operationName"))
-    except (orjson.JSONDecodeError, GraphQLError, KeyError, TypeError, AttributeError):
-        return False  # not a well-formed request: the endpoint answers it as such
+async def _is_stored_mutation(scope: dict[str, Any], body: bytes) -> bool:
+    """Whether a /graphql body is a mutation whose answer is kept. The GraphQL endpoint says which
+    operation the body names, however it names it (text, persisted hash, trusted document id)."""
+    operation = await scope["app"].state.graphql.operation_of(Request(scope), body)
     if operation is None or operation.operation != OperationType.MUTATION:
         return False
     fields = {s.name.value for s in operation.selection_set.selections if isinstance(s, FieldNode)}

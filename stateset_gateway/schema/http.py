@@ -200,6 +200,22 @@ class GraphQLEndpoint:
             raise PersistedQueryNotFound(details={"sha256Hash": named.id})
         return text
 
+    async def operation_of(self, request: Request, body: bytes) -> OperationDefinitionNode | None:
+        """The operation a POST body asks for, found as answering it would find it (the text, a
+        persisted query's hash or a trusted document's id; the document cache; `max_tokens`), or
+        None when the request will be refused before anything runs. The idempotency layer asks,
+        to know whether a request is a mutation; the document it parses is the one the answer uses."""
+        params = self._params(request, body, "application/json")
+        if isinstance(params, Response):
+            return None
+        named, _variables, operation_name = params
+        try:
+            query = await self._document_text(request, named)
+        except errors.DomainError:
+            return None
+        prepared, _problems = self._prepare(query)
+        return None if prepared is None else get_operation_ast(prepared.document, operation_name)
+
     async def __call__(self, request: Request, body: bytes = b"") -> Response:
         accept = request.headers.get("accept", "")
         media = media_type(accept)

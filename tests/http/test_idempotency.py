@@ -4,6 +4,7 @@ answered from the first one, a reused key with another request is 409, keys belo
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from datetime import timedelta
 from typing import Any
 
@@ -77,6 +78,28 @@ async def test_graphql_mutations_replay_and_queries_run_every_time(
              for _ in range(2)]
     assert all("idempotent-replayed" not in r.headers for r in reads)
     assert reads[1].json()["data"]["customers"]["totalCount"] == 1
+
+
+async def test_a_mutation_sent_by_its_persisted_hash_replays_too(
+    client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    """A client using automatic persisted queries sends the mutation's hash alone once the server
+    knows it; its retry must still be answered from the first attempt, not run again."""
+    digest = hashlib.sha256(CREATE_CUSTOMER.encode()).hexdigest()
+    extensions = {"persistedQuery": {"version": 1, "sha256Hash": digest}}
+    variables = {"i": {"email": "grace@example.com", "firstName": "Grace", "lastName": "Hopper"}}
+    registered = await client.post("/graphql", headers=admin_headers, json={
+        "query": CREATE_CUSTOMER, "extensions": extensions,
+        "variables": {"i": {**variables["i"], "email": "first@example.com"}}})
+    assert registered.json()["data"]["createCustomer"]["email"] == "first@example.com"
+
+    headers = {**admin_headers, "Idempotency-Key": "apq-grace"}
+    by_hash = {"extensions": extensions, "variables": variables}
+    first = await client.post("/graphql", json=by_hash, headers=headers)
+    retry = await client.post("/graphql", json=by_hash, headers=headers)
+    assert first.json()["data"]["createCustomer"]["email"] == "grace@example.com"
+    assert retry.headers["idempotent-replayed"] == "true" and retry.json() == first.json()
+    assert await customer_count(client, admin_headers) == 2
 
 
 async def test_keys_belong_to_one_client(client: httpx.AsyncClient, auth_headers: AuthHeaders) -> None:

@@ -16,7 +16,8 @@ An entry is the Principal a key authenticated as, with the key's expiry and last
 
 Whoever revokes a key, or changes what its owner may do (`announce`), forgets it at once in every
 cache of its own process and publishes the change for the other instances. A lookup that started
-before a change arrived is not kept: it may have read the row as it was before.
+before a change to its key or its owner arrived is not kept: it may have read the row as it was
+before (changes to other keys do not stop it from being kept).
 
 The cache is also the application's memory of keys seen to authenticate (`client_key`), which the
 budgets count a key against (`auth.caller`): bounded, like the other caches, by `[cache] max_size_mb`.
@@ -31,6 +32,7 @@ import math
 import time
 import uuid
 import weakref
+from collections import deque
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -51,6 +53,7 @@ RECHECK_SECONDS = 30.0
 PING_SECONDS = 0.25
 RECONNECT_SECONDS = (0.1, 0.25, 0.5, 1.0, 2.0)  # waits between attempts to subscribe again, then the last
 PERMISSION_BYTES = 64
+CHANGES_KEPT = 1024
 
 
 def channel_for(settings: Settings) -> str:
@@ -73,7 +76,8 @@ class KeyCache:
         self.entries: SizedLRU[str, VerifiedKey] = cache_for(settings, "api_keys")
         self.redis_url = settings.redis_url
         self.channel = channel_for(settings)
-        self.generation = 0  # every change heard bumps it: a lookup begun before one is not kept
+        # The changes heard lately (when, key id, user id): a lookup begun before one of its own is not kept.
+        self.changes: deque[tuple[float, uuid.UUID | None, uuid.UUID | None]] = deque(maxlen=CHANGES_KEPT)
         self.listening_since = math.inf  # when the current subscription was confirmed (monotonic)
         self.heard_until = -math.inf  # nothing published before this (monotonic) was missed
         self.redis: Redis | None = None
@@ -102,15 +106,15 @@ class KeyCache:
         entry = self.entries.get(digest)
         return entry.client_key if entry is not None else None
 
-    def lookup_started(self) -> tuple[int, float]:
-        """What `store` needs to know of a lookup about to read the database."""
-        return self.generation, time.monotonic()
+    def lookup_started(self) -> float:
+        """What `store` needs to know of a lookup about to read the database: when it began."""
+        return time.monotonic()
 
     def store(self, digest: str, principal: Principal, expires_at: datetime | None, last_used_at: datetime | None,
-              started: tuple[int, float]) -> None:
-        generation, verified_at = started
-        if generation != self.generation:
-            return  # a change was heard while the row was read: it may be the old row
+              started: float) -> None:
+        verified_at = started
+        if self._changed_since(verified_at, principal):
+            return  # a change to this key or its owner was heard while the row was read: it may be the old row
         size = ENTRY_OVERHEAD_BYTES + PERMISSION_BYTES * len(principal.permissions)
         self.entries.put(digest, VerifiedKey(principal, principal.client_key,
                                              expires_at.timestamp() if expires_at else None, last_used_at,
@@ -119,9 +123,16 @@ class KeyCache:
     def discard(self, digest: str) -> None:
         self.entries.pop(digest)
 
+    def _changed_since(self, moment: float, principal: Principal) -> bool:
+        changes = self.changes
+        if len(changes) == changes.maxlen and changes[0][0] >= moment:
+            return True  # more changes since than are remembered: one of them may be this key's
+        return any(when >= moment and (key_id == principal.id or (user_id is not None and user_id == principal.user_id))
+                   for when, key_id, user_id in changes)
+
     def forget(self, *, key_id: uuid.UUID | None = None, user_id: uuid.UUID | None = None) -> None:
         """Drop the entries of this key, or of every key this user owns."""
-        self.generation += 1
+        self.changes.append((time.monotonic(), key_id, user_id))
         doomed = [digest for digest, entry in self.entries.items()
                   if (key_id is not None and entry.principal.id == key_id)
                   or (user_id is not None and entry.principal.user_id == user_id)]
@@ -195,7 +206,7 @@ class KeyCache:
         data = message.get("data")
         text = data.decode() if isinstance(data, bytes) else str(data)
         if kind == "subscribe":
-            self.generation += 1  # lookups begun before are as good as unheard
+            # What was read before this confirmation is trusted `TRUST_SECONDS` at most (`trusted`).
             self.listening_since = time.monotonic()
             if not self._confirmed:
                 log.info("listening for API key changes", extra={"channel": self.channel})

@@ -34,6 +34,7 @@ from pathlib import Path
 import httpx
 from sqlalchemy import select
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.typing import Subprotocol
 
 from bench.harness import ROOT, Server, _admin, bench_environment, free_port, log
 from stateset_gateway.auth.api_keys import create_api_key
@@ -42,7 +43,7 @@ from stateset_gateway.db.engine import Database
 from stateset_gateway.db.models import Order
 
 SUBSCRIPTION = "subscription { orderEvents { id orderNumber status total } }"
-SUBPROTOCOL = "graphql-transport-ws"
+SUBPROTOCOL = Subprotocol("graphql-transport-ws")
 SEED = {"customers": 200, "products": 50, "orders": 400}
 
 
@@ -114,6 +115,7 @@ class Subscriber:
         self.connection, self.expected, self.done, self.tally = connection, expected, done, tally
         self.received = 0
         self.closed_early = False
+        self.failure: str | None = None
 
     async def send(self, message: dict[str, object]) -> None:
         await self.connection.send(json.dumps(message))
@@ -144,8 +146,8 @@ class Subscriber:
                             self.done.set()
                 else:
                     raise RuntimeError(f"unexpected message: {message}")
-        except Exception:  # noqa: BLE001 - the count tells what was missed
-            pass
+        except Exception as exc:  # noqa: BLE001 - reported with the count of what was missed
+            self.failure = repr(exc)
         if self.received < self.expected:
             self.closed_early = True
             self.tally[0] -= 1
@@ -156,7 +158,7 @@ class Subscriber:
 async def _measure(server: Server, port: int, key: str, order_ids: list[str], subscribers: int,
                    timeout: float, database: str) -> Report:
     url = f"ws://127.0.0.1:{port}/graphql"
-    async with connect(url, subprotocols=[SUBPROTOCOL]) as warm_up:  # type: ignore[list-item]
+    async with connect(url, subprotocols=[SUBPROTOCOL]) as warm_up:
         # one subscription first, so the baseline already holds what the first socket loads once
         await Subscriber(warm_up, 0, asyncio.Event(), [1]).start(key)
     gc.collect()
@@ -168,7 +170,7 @@ async def _measure(server: Server, port: int, key: str, order_ids: list[str], su
 
     async def open_one() -> Subscriber:
         async with opening:
-            connection = await connect(url, subprotocols=[SUBPROTOCOL], max_queue=None,  # type: ignore[list-item]
+            connection = await connect(url, subprotocols=[SUBPROTOCOL], max_queue=None,
                                        ping_interval=None, open_timeout=timeout)
             client = Subscriber(connection, len(order_ids), done, tally)
             await client.start(key)
@@ -202,6 +204,9 @@ async def _measure(server: Server, port: int, key: str, order_ids: list[str], su
         await client.connection.close()
     await asyncio.gather(*listeners)
 
+    failures = [c.failure for c in clients if c.failure]
+    if failures:
+        log(f"{len(failures)} subscriber(s) failed, e.g. {failures[0][:300]}")
     delivered = sum(min(c.received, len(order_ids)) for c in clients)
     events = len(order_ids)
     return Report(

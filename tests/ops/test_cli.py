@@ -66,7 +66,7 @@ async def test_migrate_status_up_down_then_seed(fresh_url: str) -> None:
 
     down = run_cli("migrate", "down", APP__DATABASE_URL=fresh_url)
     assert down.returncode == 0, down.stderr
-    assert "current: 0002" in run_cli("migrate", "status", APP__DATABASE_URL=fresh_url).stdout
+    assert "current: 0003" in run_cli("migrate", "status", APP__DATABASE_URL=fresh_url).stdout
     db = Database(load_settings(database_url=fresh_url))
     try:
         assert not (await migrate.status(db.engine)).up_to_date

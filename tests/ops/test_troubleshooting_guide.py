@@ -39,6 +39,7 @@ README_PRINTS = {
     ("REST API (/api/v1)", 0): ['"total_pages"', '"status": "pending"', '"available"', '"code":"NOT_FOUND"',
                                 '"code":"VALIDATION_ERROR"', '"code":"INVALID_TOKEN"'],
     ("Idempotent retries", 0): ['"success":true'],
+    ("Providers", 0): ['"code": "PAYMENT_FAILED"', '"provider_code": "card_declined"', '"status": "partially_refunded"'],
 }
 NOT_RUN = {
     ("Port 8080 Already in Use", 0): "starts a second gateway in the foreground",
@@ -104,7 +105,8 @@ def _run_blocks(document: Path, not_run: dict[tuple[str, int], str], prints: dic
     """Run every bash block of `document` but `not_run`, in order, in the served gateway's folder;
     each must exit 0 (under `set -e -o pipefail`) and print what `prints` says. Returns how many ran."""
     served, database_url = gateway
-    env = cli_env(KEY=served.key, APP__PORT=str(served.port), APP__REDIS_URL=redis_url,
+    # The README's blocks read as one shell session: its REST block sets API, later ones use it.
+    env = cli_env(KEY=served.key, API=f"{served.url}/api/v1", APP__PORT=str(served.port), APP__REDIS_URL=redis_url,
                   APP__DATABASE_URL=database_url,
                   PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
     blocks = _blocks("bash", document)

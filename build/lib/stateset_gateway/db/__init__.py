@@ -1,1 +1,0 @@
-"""Storage: tables, engine and sessions, migrations."""

@@ -1,1 +1,0 @@
-"""The ASGI pipeline every request goes through; `pipeline.py` lists its layers in order."""

@@ -1,1 +1,0 @@
-"""GraphQL: Strawberry types, queries and mutations (thin; they call `resolvers/`), served at /graphql."""

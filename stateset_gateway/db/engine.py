@@ -19,6 +19,7 @@ from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from typing import Any
 
+import orjson
 from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import NullPool
@@ -44,6 +45,7 @@ def _sqlite_engine(settings: Settings, *, immediate: bool) -> AsyncEngine:
     engine = create_async_engine(
         url,
         echo=db.echo,
+        json_deserializer=orjson.loads,
         connect_args={"timeout": db.connect_timeout_seconds},
         **pool_args,
     )
@@ -77,11 +79,15 @@ def _postgres_engine(settings: Settings) -> AsyncEngine:
         pool_timeout=db.connect_timeout_seconds,
         pool_recycle=db.idle_timeout,
         pool_pre_ping=True,
+        # The addresses of every order read are JSON: orjson decodes them several times faster than
+        # the standard library, to the same values (PostgreSQL's json never holds NaN or Infinity).
+        json_deserializer=orjson.loads,
         # Pooled connections rest in autocommit: a read is then one round trip, not BEGIN + SELECT +
         # ROLLBACK, and the pre-ping is a bare `;` rather than BEGIN/`;`/ROLLBACK. Under READ COMMITTED
         # every statement takes its own snapshot anyway, so a read sees exactly what it saw inside a
         # transaction. Writes get their transaction back through `Database.write_engine`.
         isolation_level="AUTOCOMMIT",
+        skip_autocommit_rollback=True,  # returned to the pool in autocommit: no ROLLBACK to send
         connect_args={
             "timeout": db.connect_timeout_seconds,
             "server_settings": {"lock_timeout": str(db.lock_timeout_ms), "application_name": "stateset-gateway"},

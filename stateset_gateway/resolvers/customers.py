@@ -31,8 +31,8 @@ from stateset_gateway.resolvers.uniqueness import add_unique, update_unique
 KIND = "Customer"
 
 
-async def get_customer(db: Database, customer_id: Any) -> Row[Any]:
-    return await loaders.one(db, Customer, customer_id, KIND)
+async def get_customer(db: Database, customer_id: Any, fields: loaders.Fields = None) -> Row[Any]:
+    return await loaders.one(db, Customer, customer_id, KIND, fields)
 
 
 async def create_customer(db: Database, data: Any) -> Customer:
@@ -79,10 +79,10 @@ def _filtered(filters: CustomerFilter) -> Any:
 
 
 async def list_customers(
-    db: Database, filters: Any = None, *, args: CursorArgs | OffsetArgs
+    db: Database, filters: Any = None, *, args: CursorArgs | OffsetArgs, fields: loaders.Fields = None
 ) -> Page[Customer] | OffsetPage[Customer]:
     return await page_of(db, _filtered(validate(CustomerFilter, filters or {})), Sort(Customer.created_at),
-                         Customer.id, args)
+                         Customer.id, args, fields)
 
 
 async def count_customers(db: Database, filters: Any = None) -> int:

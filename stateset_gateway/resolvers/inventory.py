@@ -93,9 +93,10 @@ def _filtered(filters: InventoryFilter) -> Any:
 
 
 async def list_levels(
-    db: Database, filters: Any = None, *, args: CursorArgs | OffsetArgs
+    db: Database, filters: Any = None, *, args: CursorArgs | OffsetArgs, fields: loaders.Fields = None
 ) -> Page[InventoryBalance] | OffsetPage[InventoryBalance]:
-    return await page_of(db, _filtered(validate(InventoryFilter, filters or {})), Sort(B.created_at), B.id, args)
+    return await page_of(db, _filtered(validate(InventoryFilter, filters or {})), Sort(B.created_at), B.id, args,
+                         fields)
 
 
 async def count_levels(db: Database, filters: Any = None) -> int:

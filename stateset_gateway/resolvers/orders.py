@@ -44,8 +44,8 @@ from stateset_gateway.resolvers.pagination import (
     PageLimits,
     Sort,
     count_of,
-    encode_cursor,
     page_of,
+    row_cursor,
 )
 from stateset_gateway.resolvers.money import MONEY_MAX
 from stateset_gateway.resolvers.pricing import line_total, order_totals
@@ -58,8 +58,8 @@ def new_order_number() -> str:
     return f"ORD-{secrets.token_hex(4).upper()}"
 
 
-async def get_order(db: Database, order_id: Any) -> Row[Any]:
-    return await loaders.one(db, Order, order_id, KIND)
+async def get_order(db: Database, order_id: Any, fields: loaders.Fields = None) -> Row[Any]:
+    return await loaders.one(db, Order, order_id, KIND, fields)
 
 
 async def get_order_by_number(db: Database, order_number: str) -> Row[Any]:
@@ -293,9 +293,10 @@ async def list_orders(
     sort_by: str | None = None,
     sort_order: str | None = None,
     args: CursorArgs | OffsetArgs,
+    fields: loaders.Fields = None,
 ) -> Page[Order] | OffsetPage[Order]:
     return await page_of(db, _filtered(validate(OrderFilter, filters or {})), order_sort(sort_by, sort_order),
-                         Order.id, args)
+                         Order.id, args, fields)
 
 
 async def count_orders(db: Database, filters: Any = None) -> int:
@@ -337,5 +338,5 @@ async def customer_orders_page(
     if not 0 <= size <= limits.max_size:
         raise errors.ValidationFailed.field("first", f"Must be between 0 and {limits.max_size}")
     rows = await load_first_page((customer_id, size))
-    return Page(items=rows[:size], cursors=[encode_cursor(row.created_at, row.id) for row in rows[:size]],
-                has_next_page=len(rows) > size, has_previous_page=False)
+    return Page(items=rows[:size], has_next_page=len(rows) > size, has_previous_page=False,
+                cursor_of=row_cursor("created_at"))

@@ -9,9 +9,11 @@ from __future__ import annotations
 import base64
 import math
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from operator import attrgetter
 from typing import Any, Generic, TypeVar
 
 import orjson
@@ -22,7 +24,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 from stateset_gateway import errors
 from stateset_gateway.db.engine import Database
 from stateset_gateway.db.types import Money, UTCDateTime
-from stateset_gateway.resolvers.loaders import columns
+from stateset_gateway.resolvers.loaders import Fields, columns, some_columns
 
 T = TypeVar("T")
 MAX_LIMIT = 100  # the largest offset page (REST `limit`)
@@ -36,12 +38,31 @@ class Sort:
 
 @dataclass
 class Page(Generic[T]):
-    """One page of a connection. `total` is computed only when a client asks (`count_total`)."""
+    """One page of a connection. Its cursors are written only when a client reads them: most pages
+    are asked for their nodes alone, and a cursor is a JSON text and a base64 encoding per row."""
 
     items: list[T]
-    cursors: list[str]
     has_next_page: bool
     has_previous_page: bool
+    cursor_of: Callable[[T], str]
+
+    @property
+    def cursors(self) -> list[str]:
+        return [self.cursor_of(item) for item in self.items]
+
+    @property
+    def start_cursor(self) -> str | None:
+        return self.cursor_of(self.items[0]) if self.items else None
+
+    @property
+    def end_cursor(self) -> str | None:
+        return self.cursor_of(self.items[-1]) if self.items else None
+
+
+def row_cursor(key: str) -> Callable[[Any], str]:
+    """The cursor of a row in a page sorted by its attribute `key` (ties broken by id)."""
+    get = attrgetter(key)
+    return lambda row: encode_cursor(get(row), row.id)
 
 
 @dataclass
@@ -113,11 +134,14 @@ def clamp_first(first: int | None, last: int | None, default: int, maximum: int)
     return size, last is not None
 
 
-def as_rows(stmt: Select[Any]) -> Select[Any]:
+def as_rows(stmt: Select[Any], fields: Fields = None, *always: str) -> Select[Any]:
     """`select(Model)...` as the same query of `Model`'s columns (loaders.columns): plain rows that
-    read like instances, without an ORM instance built per row."""
+    read like instances, without an ORM instance built per row. With `fields`, of those columns and
+    `always` only (loaders.some_columns)."""
     entity = stmt.column_descriptions[0]["entity"]
-    return stmt.with_only_columns(*columns(entity)) if entity is not None else stmt
+    if entity is None:
+        return stmt
+    return stmt.with_only_columns(*(columns(entity) if fields is None else some_columns(entity, fields, *always)))
 
 
 async def keyset_page(
@@ -130,8 +154,10 @@ async def keyset_page(
     backwards: bool = False,
     after: str | None = None,
     before: str | None = None,
+    fields: Fields = None,
 ) -> Page[Any]:
-    """Seek past the cursor and fetch size+1 rows, the extra one telling whether a next page exists."""
+    """Seek past the cursor and fetch size+1 rows, the extra one telling whether a next page exists.
+    With `fields`, the rows hold those columns, their id and the sort column (for their cursors)."""
     desc = sort.descending != backwards  # walking backwards flips the scan order
     cursor = before if backwards else after
     if cursor is not None:
@@ -146,18 +172,17 @@ async def keyset_page(
         key, bound = tuple_(sort.column, id_column), tuple_(value, row_id)
         stmt = stmt.where(key < bound if desc else key > bound)
     order = (sort.column.desc(), id_column.desc()) if desc else (sort.column.asc(), id_column.asc())
-    rows = list((await connection.execute(as_rows(stmt).order_by(*order).limit(size + 1))).all())
+    selected = as_rows(stmt, fields, id_column.key, sort.column.key)
+    rows = list((await connection.execute(selected.order_by(*order).limit(size + 1))).all())
     more = len(rows) > size
     rows = rows[:size]
     if backwards:
         rows.reverse()
-    key = sort.column.key
-    cursors = [encode_cursor(getattr(row, key), row.id) for row in rows]
     return Page(
         items=rows,
-        cursors=cursors,
         has_next_page=more if not backwards else before is not None,
         has_previous_page=more if backwards else after is not None,
+        cursor_of=row_cursor(sort.column.key),
     )
 
 
@@ -166,7 +191,8 @@ async def count(connection: AsyncConnection, stmt: Select[Any]) -> int:
 
 
 async def offset_page(
-    connection: AsyncConnection, stmt: Select[Any], sort: Sort, id_column: InstrumentedAttribute[Any], *, page: int, limit: int
+    connection: AsyncConnection, stmt: Select[Any], sort: Sort, id_column: InstrumentedAttribute[Any], *, page: int,
+    limit: int, fields: Fields = None,
 ) -> OffsetPage[Any]:
     if page < 1:
         raise errors.ValidationFailed.field("page", "Must be at least 1")
@@ -174,7 +200,7 @@ async def offset_page(
         raise errors.ValidationFailed.field("limit", f"Must be between 1 and {MAX_LIMIT}")
     order = (sort.column.desc(), id_column.desc()) if sort.descending else (sort.column.asc(), id_column.asc())
     rows = list((await connection.execute(
-        as_rows(stmt).order_by(*order).offset((page - 1) * limit).limit(limit))).all())
+        as_rows(stmt, fields, id_column.key).order_by(*order).offset((page - 1) * limit).limit(limit))).all())
     total = await count(connection, stmt)
     return OffsetPage(items=rows, total=total, page=page, limit=limit)
 
@@ -213,21 +239,23 @@ async def paginate(
     sort: Sort,
     id_column: InstrumentedAttribute[Any],
     args: CursorArgs | OffsetArgs,
+    fields: Fields = None,
 ) -> Page[Any] | OffsetPage[Any]:
     if isinstance(args, OffsetArgs):
-        return await offset_page(connection, stmt, sort, id_column, page=args.page, limit=args.limit)
+        return await offset_page(connection, stmt, sort, id_column, page=args.page, limit=args.limit, fields=fields)
     size, backwards = clamp_first(args.first, args.last, args.limits.default_size, args.limits.max_size)
-    return await keyset_page(
-        connection, stmt, sort, id_column, size=size, backwards=backwards, after=args.after, before=args.before
-    )
+    return await keyset_page(connection, stmt, sort, id_column, size=size, backwards=backwards, after=args.after,
+                             before=args.before, fields=fields)
 
 
 async def page_of(
-    db: Database, stmt: Select[Any], sort: Sort, id_column: InstrumentedAttribute[Any], args: CursorArgs | OffsetArgs
+    db: Database, stmt: Select[Any], sort: Sort, id_column: InstrumentedAttribute[Any], args: CursorArgs | OffsetArgs,
+    fields: Fields = None,
 ) -> Page[Any] | OffsetPage[Any]:
-    """One page of `stmt`, as rows, on the request's read connection."""
+    """One page of `stmt`, as rows (holding only `fields`, their id and sort key, when given), on the
+    request's read connection."""
     async with db.read() as connection:
-        return await paginate(connection, stmt, sort, id_column, args)
+        return await paginate(connection, stmt, sort, id_column, args, fields)
 
 
 async def count_of(db: Database, stmt: Select[Any]) -> int:

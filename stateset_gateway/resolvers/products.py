@@ -85,10 +85,10 @@ def _filtered(filters: ProductFilter) -> Any:
 
 
 async def list_products(
-    db: Database, filters: Any = None, *, args: CursorArgs | OffsetArgs
+    db: Database, filters: Any = None, *, args: CursorArgs | OffsetArgs, fields: loaders.Fields = None
 ) -> Page[Product] | OffsetPage[Product]:
     return await page_of(db, _filtered(validate(ProductFilter, filters or {})), Sort(Product.created_at),
-                         Product.id, args)
+                         Product.id, args, fields)
 
 
 async def count_products(db: Database, filters: Any = None) -> int:

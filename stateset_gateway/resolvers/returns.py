@@ -176,10 +176,10 @@ def _filtered(filters: ReturnFilter) -> Any:
 
 
 async def list_returns(
-    db: Database, filters: Any = None, *, args: CursorArgs | OffsetArgs
+    db: Database, filters: Any = None, *, args: CursorArgs | OffsetArgs, fields: loaders.Fields = None
 ) -> Page[Return] | OffsetPage[Return]:
     return await page_of(db, _filtered(validate(ReturnFilter, filters or {})), Sort(Return.created_at), Return.id,
-                         args)
+                         args, fields)
 
 
 async def count_returns(db: Database, filters: Any = None) -> int:

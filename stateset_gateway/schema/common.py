@@ -78,13 +78,9 @@ class Connection(Generic[T]):
 
     @strawberry.field
     def page_info(self) -> PageInfo:
-        cursors = self.page.cursors
-        return PageInfo(
-            has_next_page=self.page.has_next_page,
-            has_previous_page=self.page.has_previous_page,
-            start_cursor=cursors[0] if cursors else None,
-            end_cursor=cursors[-1] if cursors else None,
-        )
+        page = self.page
+        return PageInfo(has_next_page=page.has_next_page, has_previous_page=page.has_previous_page,
+                        start_cursor=page.start_cursor, end_cursor=page.end_cursor)
 
     @strawberry.field
     async def total_count(self) -> int:

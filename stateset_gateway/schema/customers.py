@@ -16,6 +16,7 @@ from stateset_gateway.schema.common import (
     query,
     to_input,
 )
+from stateset_gateway.schema.context import projection_of
 from stateset_gateway.schema.inputs import CreateCustomerInput, CustomerFilter, UpdateCustomerInput
 from stateset_gateway.schema.types.customers import Customer
 
@@ -24,7 +25,7 @@ from stateset_gateway.schema.types.customers import Customer
 class CustomerQueries:
     @query("customers:read", returns=Customer | None)
     async def customer(self, info: GqlInfo, id: strawberry.ID) -> models.Customer:
-        return await ops.get_customer(info.context.db, id)
+        return await ops.get_customer(info.context.db, id, projection_of(info))
 
     @query("customers:read", returns=Connection[Customer])
     async def customers(
@@ -32,7 +33,8 @@ class CustomerQueries:
         after: str | None = None, last: int | None = None, before: str | None = None,
     ) -> Connection[Any]:
         db, filters = info.context.db, to_input(filter)
-        page = await ops.list_customers(db, filters, args=cursor_args(info, first, after, last, before))
+        page = await ops.list_customers(db, filters, args=cursor_args(info, first, after, last, before),
+                                        fields=projection_of(info))
         return Connection(page=page, counter=lambda: ops.count_customers(db, filters))
 
 

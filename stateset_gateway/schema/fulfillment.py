@@ -20,6 +20,7 @@ from stateset_gateway.schema.common import (
     query,
     to_input,
 )
+from stateset_gateway.schema.context import projection_of
 from stateset_gateway.schema.inputs import CreateReturnInput, CreateShipmentInput
 from stateset_gateway.schema.types.fulfillment import Return, Shipment
 
@@ -57,7 +58,7 @@ class FulfillmentQueries:
         db = info.context.db
         filters = {k: v for k, v in {"order_id": order_id, "status": status and status.value}.items() if v}
         args = cursor_args(info, first, after, last, before)
-        page = await return_ops.list_returns(db, filters, args=args)
+        page = await return_ops.list_returns(db, filters, args=args, fields=projection_of(info))
         return Connection(page=page, counter=lambda: return_ops.count_returns(db, filters))
 
 

@@ -9,6 +9,7 @@ import strawberry
 from stateset_gateway.db import models
 from stateset_gateway.resolvers import inventory as ops
 from stateset_gateway.schema.common import Connection, GqlInfo, cursor_args, mutation, query, to_input
+from stateset_gateway.schema.context import projection_of
 from stateset_gateway.schema.inputs import AdjustInventoryInput, CreateLocationInput, ReserveInventoryInput
 from stateset_gateway.schema.types.inventory import InventoryLevel, Location, Reservation
 
@@ -25,7 +26,8 @@ class InventoryQueries:
         db = info.context.db
         filters = {k: v for k, v in {"product_id": product_id, "location_id": location_id,
                                      "low_stock": low_stock}.items() if v is not None}
-        page = await ops.list_levels(db, filters, args=cursor_args(info, first, after, last, before))
+        page = await ops.list_levels(db, filters, args=cursor_args(info, first, after, last, before),
+                                     fields=projection_of(info))
         return Connection(page=page, counter=lambda: ops.count_levels(db, filters))
 
     @query("inventory:read", returns=list[Location])

@@ -17,6 +17,7 @@ from stateset_gateway.schema.common import (
     query,
     to_input,
 )
+from stateset_gateway.schema.context import projection_of
 from stateset_gateway.schema.inputs import (
     CreateOrderInput,
     OrderFilter,
@@ -31,7 +32,7 @@ from stateset_gateway.schema.types.orders import Order
 class OrderQueries:
     @query("orders:read", returns=Order | None)
     async def order(self, info: GqlInfo, id: strawberry.ID) -> models.Order:
-        return await ops.get_order(info.context.db, id)
+        return await ops.get_order(info.context.db, id, projection_of(info))
 
     @query("orders:read", returns=Order | None)
     async def order_by_number(self, info: GqlInfo, order_number: str) -> models.Order:
@@ -45,7 +46,7 @@ class OrderQueries:
         db, filters = info.context.db, to_input(filter)
         sort = sort or OrderSort()
         page = await ops.list_orders(db, filters, sort_by=sort.field.value, sort_order=sort.direction.value,
-                                     args=cursor_args(info, first, after, last, before))
+                                     args=cursor_args(info, first, after, last, before), fields=projection_of(info))
         return Connection(page=page, counter=lambda: ops.count_orders(db, filters))
 
 

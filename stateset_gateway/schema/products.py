@@ -9,6 +9,7 @@ import strawberry
 from stateset_gateway.db import models
 from stateset_gateway.resolvers import products as ops
 from stateset_gateway.schema.common import Connection, GqlInfo, cursor_args, mutation, query, to_input
+from stateset_gateway.schema.context import projection_of
 from stateset_gateway.schema.inputs import CreateProductInput, ProductFilter, UpdateProductInput
 from stateset_gateway.schema.types.catalog import Product
 
@@ -27,7 +28,8 @@ class ProductQueries:
         after: str | None = None, last: int | None = None, before: str | None = None,
     ) -> Connection[Any]:
         db, filters = info.context.db, to_input(filter)
-        page = await ops.list_products(db, filters, args=cursor_args(info, first, after, last, before))
+        page = await ops.list_products(db, filters, args=cursor_args(info, first, after, last, before),
+                                       fields=projection_of(info))
         return Connection(page=page, counter=lambda: ops.count_products(db, filters))
 
 

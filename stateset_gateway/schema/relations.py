@@ -72,9 +72,12 @@ class Relation:
 
 @dataclass(frozen=True)
 class Derived:
-    """The field's value is `function(parent)`: computed from the row, never stored."""
+    """The field's value is `function(parent)`: computed from the row, never stored. `reads` names
+    the attributes of the row it reads (None: unknown), so an executor selecting only the columns a
+    query reads (resolvers/loaders.py) selects these too."""
 
     function: Callable[[Any], Any]
+    reads: frozenset[str] | None = None
 
 
 def declaration_of(field: StrawberryField) -> Relation | Derived | None:
@@ -137,9 +140,10 @@ def connection(
     return _field(declared, resolve, _wrap(returns, Shape.CONNECTION, declared.nullable), description)
 
 
-def derived(function: Callable[[Any], Any], returns: Any, *, description: str | None = None) -> Any:
-    """A field answering `function(parent)`, of GraphQL type `returns`."""
-    declared = Derived(function)
+def derived(function: Callable[[Any], Any], returns: Any, *, reads: tuple[str, ...] | None = None,
+            description: str | None = None) -> Any:
+    """A field answering `function(parent)`, of GraphQL type `returns`; `reads`: see Derived."""
+    declared = Derived(function, None if reads is None else frozenset(reads))
 
     def resolve(root: strawberry.Parent[Any]) -> Any:
         return function(root)

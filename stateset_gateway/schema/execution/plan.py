@@ -26,7 +26,7 @@ graphql-core does; the fast build (compile.py), for answers without errors, one 
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,10 +55,20 @@ from graphql.language import Visitor
 from graphql.pyutils import Path, is_iterable
 
 from stateset_gateway.caches import SizedLRU, document_bytes
-from stateset_gateway.schema.common import Connection
+from stateset_gateway.schema.common import Connection, Edge
 from stateset_gateway.schema.execution.compile import fast_builder
 from stateset_gateway.schema.execution.serialize import serializer
-from stateset_gateway.schema.execution.tree import Complete, Emit, FieldPlan, Kind, ObjectPlan, Plan, Run
+from stateset_gateway.resolvers.loaders import projects
+from stateset_gateway.schema.execution.tree import (
+    Complete,
+    Emit,
+    FieldPlan,
+    Fields,
+    Kind,
+    ObjectPlan,
+    Plan,
+    Run,
+)
 from stateset_gateway.schema.relations import Derived, Relation, Shape, declaration_of
 
 
@@ -137,6 +147,7 @@ def _object_plan(scope: _Scope, object_type: GraphQLObjectType, grouped: dict[st
                  root: bool = False) -> ObjectPlan:
     plan = ObjectPlan(object_type, [_field_plan(scope, object_type, key, details, root)
                                     for key, details in grouped.items()])
+    plan.reads = _union(f.reads for f in plan.fields)
     for field_plan in plan.fields:
         if field_plan.kind in (Kind.RELATION, Kind.PAGE, Kind.TOTAL):
             plan.loading.append(field_plan)
@@ -154,6 +165,7 @@ def _field_plan(scope: _Scope, parent: GraphQLObjectType, key: str, details: lis
         plan = FieldPlan(key, parent, GraphQLField(GraphQLNonNull(scope.schema.type_map["String"])), details,
                          Kind.TYPENAME)
         plan.emit = _typename(parent.name)
+        plan.reads = frozenset()
         return plan
     why = refusal(parent, name, root=root)
     if why is not None:
@@ -164,13 +176,15 @@ def _field_plan(scope: _Scope, parent: GraphQLObjectType, key: str, details: lis
     if plan.kind is Kind.VALUE:
         declared = declaration_of(definition)
         if isinstance(declared, Derived):
-            plan.get = declared.function
+            plan.get, plan.reads = declared.function, declared.reads
         elif definition.is_basic_field:
-            plan.get = operator.attrgetter(definition.python_name)
+            name = definition.python_name
+            plan.get, plan.reads = operator.attrgetter(name), frozenset({name})
         else:
             plan.get = definition.base_resolver.wrapped_func
     elif plan.kind in (Kind.RELATION, Kind.PAGE):
         plan.relation = declaration_of(definition)
+        plan.reads = frozenset({plan.relation.key})
     named, plan.list_depth = _unwrap(graphql_field.type)
     if is_object_type(named):
         grouped = collect_subfields(scope.schema, scope.fragments, scope.variables, scope.operation, named,
@@ -178,9 +192,56 @@ def _field_plan(scope: _Scope, parent: GraphQLObjectType, key: str, details: lis
         plan.selection = _object_plan(scope, named, grouped)
     elif not is_leaf_type(named):
         raise Unplannable(f"{parent.name}.{name}: abstract type {named}")
+    if plan.relation is not None:
+        plan.load = (plan.relation.loader, _projection(plan))
+    elif root and plan.selection is not None:
+        plan.rows_read = _rows_read(plan.selection)
     plan.complete = _completer(graphql_field.type, plan)
     plan.emit = _emitter(plan)
     return plan
+
+
+def _union(reads: Iterable[Fields]) -> Fields:
+    names: set[str] = set()
+    for some in reads:
+        if some is None:
+            return None
+        names |= some
+    return frozenset(names)
+
+
+def _projection(plan: FieldPlan) -> Fields:
+    """The fields a relation's rows are loaded for: what its selection reads, when its loader selects
+    only those (loaders.projecting) and nothing else sees the rows first (a page, a `reduce`)."""
+    relation = plan.relation
+    assert relation is not None
+    if plan.kind is Kind.PAGE or relation.reduce is not None or not projects(relation.loader):
+        return None
+    return plan.selection.reads if plan.selection is not None else None
+
+
+def _rows_read(selection: ObjectPlan) -> Fields:
+    """What a root field's selection reads of the rows its resolver answers: the object's own
+    reads, or for a connection what its nodes and edges' nodes read (its cursors and pageInfo read
+    the sort key and id, which a page always holds: resolvers/pagination.py)."""
+    if not _is_a(selection, Connection):
+        return selection.reads
+    reads: list[Fields] = []
+    for field_plan in selection.fields:
+        inner = field_plan.selection
+        if field_plan.name == "nodes" and inner is not None:
+            reads.append(inner.reads)
+        elif field_plan.name == "edges" and inner is not None and _is_a(inner, Edge):
+            reads.extend(f.selection.reads if f.selection is not None else frozenset() for f in inner.fields
+                         if f.name == "node")
+        elif field_plan.name not in ("pageInfo", "totalCount", "__typename"):
+            return None
+    return _union(reads)
+
+
+def _is_a(selection: ObjectPlan, cls: type) -> bool:
+    definition = (selection.type.extensions or {}).get("strawberry-definition")
+    return definition is not None and isinstance(definition.origin, type) and issubclass(definition.origin, cls)
 
 
 def _kind(graphql_field: GraphQLField, root: bool) -> Kind:

@@ -39,10 +39,10 @@ from graphql.type.definition import GraphQLResolveInfoHelpers
 
 from stateset_gateway.http.authentication import authorize
 from stateset_gateway.schema.common import Connection, page_limits
-from stateset_gateway.schema.context import BatchLoad, Context
+from stateset_gateway.schema.context import Context
 from stateset_gateway.caches import SizedLRU
 from stateset_gateway.schema.execution.plan import ParsedDocument, PlanCache
-from stateset_gateway.schema.execution.tree import FieldPlan, Kind, ObjectPlan, Plan
+from stateset_gateway.schema.execution.tree import FieldPlan, Kind, Load, ObjectPlan, Plan
 
 
 class _Failure:
@@ -134,11 +134,11 @@ class Run:
         self.errors: list[GraphQLError] = []
         self._positions: set[Path | None] = set()
         self._resolved: dict[FieldPlan, Any] = {}
-        self._values: dict[BatchLoad, dict[Any, Any]] = {}
+        self._values: dict[Load, dict[Any, Any]] = {}
         self._pages: dict[FieldPlan, dict[Any, Any]] = {}
         self._failed: dict[FieldPlan, Exception] = {}
         self._totals: dict[int, Any] = {}
-        self._counted: dict[int, tuple[BatchLoad, Any]] = {}
+        self._counted: dict[int, tuple[Load, Any]] = {}
         self._refusals: dict[str, Exception | None] = {}
         self._raised: list[BaseException] = []  # every exception kept as a value (_failure)
 
@@ -225,21 +225,23 @@ class Run:
             raise failure
         if field_plan.kind is Kind.PAGE:
             return _unless_failed(self._pages[field_plan][key])
-        assert field_plan.relation is not None
-        return _unless_failed(self._values[field_plan.relation.loader][key])
+        assert field_plan.load is not None
+        return _unless_failed(self._values[field_plan.load][key])
 
     def total(self, connection: Connection[Any]) -> Any:
         counted = self._counted.get(id(connection))
         if counted is None:
             return _unless_failed(self._totals[id(connection)])
-        loader, key = counted
-        return _unless_failed(self._values[loader][key])
+        load, key = counted
+        return _unless_failed(self._values[load][key])
 
     # --- the root fields
 
     async def _resolve(self, field_plan: FieldPlan) -> None:
         """A root field through its own resolver (Strawberry's, with its permission extension)."""
         operation = self.operation
+        if field_plan.rows_read is not None:
+            self.context.projections[field_plan.key] = field_plan.rows_read
         try:
             resolve = field_plan.definition.resolve or default_field_resolver
             result = resolve(None, operation.info(field_plan), **operation.arguments(field_plan))
@@ -298,7 +300,7 @@ class Run:
             frontier = await self._load_level(pending)
 
     async def _load_level(self, pending: list[tuple[FieldPlan, list[Any]]]) -> Frontier:
-        wanted: dict[BatchLoad, dict[Any, None]] = {}
+        wanted: dict[Load, dict[Any, None]] = {}
         jobs: list[Awaitable[None]] = []
         paging: list[tuple[FieldPlan, list[Any], int | None, str | None]] = []
         followed: list[tuple[FieldPlan, dict[Any, None]]] = []
@@ -313,8 +315,8 @@ class Run:
                         counting.add(id(connection))
                         jobs.append(self._count(connection))
                 continue
-            relation = field_plan.relation
-            assert relation is not None
+            relation, load = field_plan.relation, field_plan.load
+            assert relation is not None and load is not None
             refusal = await self._refusal(relation.permission)
             if refusal is not None:
                 self._failed[field_plan] = refusal
@@ -331,11 +333,11 @@ class Run:
                 size = self._first_page_size(first, after)
                 if size is not None:  # every parent's first page: keys of this level's batch
                     for key in keys:
-                        self._want(wanted, relation.loader, (key, size))
+                        self._want(wanted, load, (key, size))
                 paging.append((field_plan, list(keys), first, after))
             else:
                 for key in keys:
-                    self._want(wanted, relation.loader, key)
+                    self._want(wanted, load, key)
             followed.append((field_plan, keys))
         jobs.extend(self._batch(loader, list(keys)) for loader, keys in wanted.items() if keys)
         await _all(jobs)
@@ -343,9 +345,9 @@ class Run:
             await self._page(*page)
         return self._next_frontier(followed)
 
-    def _want(self, wanted: dict[BatchLoad, dict[Any, None]], loader: BatchLoad, key: Any) -> None:
-        if key not in self._values.setdefault(loader, {}):
-            wanted.setdefault(loader, {})[key] = None
+    def _want(self, wanted: dict[Load, dict[Any, None]], load: Load, key: Any) -> None:
+        if key not in self._values.setdefault(load, {}):
+            wanted.setdefault(load, {})[key] = None
 
     def _next_frontier(self, followed: list[tuple[FieldPlan, dict[Any, None]]]) -> Frontier:
         frontier: Frontier = []
@@ -353,9 +355,9 @@ class Run:
             selection = field_plan.selection
             if selection is None or not selection.loads:
                 continue
-            assert field_plan.relation is not None
+            assert field_plan.load is not None
             found = (self._pages[field_plan] if field_plan.kind is Kind.PAGE
-                     else self._values[field_plan.relation.loader])
+                     else self._values[field_plan.load])
             values = [value for value in (found[key] for key in keys) if type(value) is not _Failure]
             depth = 0 if field_plan.kind is Kind.PAGE else field_plan.list_depth
             frontier.append((selection, _flatten(values, depth)))
@@ -378,12 +380,14 @@ class Run:
         self._refusals[permission] = refusal
         return refusal
 
-    async def _batch(self, loader: BatchLoad, keys: list[Any]) -> None:
+    async def _batch(self, load: Load, keys: list[Any]) -> None:
+        loader, fields = load
         try:
-            values: Iterable[Any] = await loader(self.context.db, keys)
+            values: Iterable[Any] = await (loader(self.context.db, keys) if fields is None
+                                           else loader(self.context.db, keys, fields))  # type: ignore[call-arg]
         except Exception as exc:  # noqa: BLE001 - every key of the batch fails with it, as with a DataLoader
             values = [self._failure(exc)] * len(keys)
-        self._values[loader].update(zip(keys, values, strict=True))
+        self._values[load].update(zip(keys, values, strict=True))
 
     async def _count(self, connection: Connection[Any]) -> None:
         try:
@@ -409,11 +413,13 @@ class Run:
         relation, context = field_plan.relation, self.context
         assert relation is not None and relation.page is not None and relation.count is not None
         limits = page_limits(context.settings)
-        values = self._values.setdefault(relation.loader, {})
+        assert field_plan.load is not None
+        load = field_plan.load
+        values = self._values.setdefault(load, {})
 
         async def load_first_page(page_key: Any) -> Any:
             if page_key not in values:
-                await self._batch(relation.loader, [page_key])
+                await self._batch(load, [page_key])
             return _unless_failed(values[page_key])
 
         pages: dict[Any, Any] = {}
@@ -425,7 +431,7 @@ class Run:
                 pages[key] = self._failure(exc)
                 continue
             connection = Connection(page=page, counter=None)
-            self._counted[id(connection)] = (relation.count, key)
+            self._counted[id(connection)] = ((relation.count, None), key)
             pages[key] = connection
         self._pages[field_plan] = pages
 

@@ -21,8 +21,15 @@ from graphql import (
 from graphql.execution.collect_fields import FieldDetails
 from graphql.pyutils import Path
 
+from stateset_gateway.schema.context import BatchLoad
 from stateset_gateway.schema.relations import Relation
 
+Fields = frozenset[str] | None
+"""Attributes of a row (None: not known, so every column)."""
+
+Load = tuple[BatchLoad, Fields]
+"""A batch function and the fields its rows are read for: what a run keys its loaded values by, so a
+row loaded with some columns is never read for others."""
 
 
 class Run(Protocol):
@@ -69,6 +76,9 @@ class FieldPlan:
     kind: Kind
     get: Callable[[Any], Any] | None = None  # VALUE
     relation: Relation | None = None  # RELATION, PAGE
+    load: Load | None = None  # RELATION, PAGE: what loads it, for which fields of its rows
+    reads: Fields = None  # the attributes of the parent this field reads
+    rows_read: Fields = None  # ROOT: the attributes of the rows its resolver answers that are read
     selection: ObjectPlan | None = None  # the plan of the innermost object type, if any
     list_depth: int = 0
     complete: Complete = field(init=False, repr=False)
@@ -95,6 +105,7 @@ class ObjectPlan:
     fields: list[FieldPlan]
     loading: list[FieldPlan] = field(default_factory=list)  # RELATION / PAGE / TOTAL fields
     expand: list[FieldPlan] = field(default_factory=list)  # VALUE fields whose selection loads
+    reads: Fields = None  # the attributes of its objects its fields read (None: unknown)
     build: Callable[[Any, Path, Run], dict[str, Any]] = field(init=False, repr=False)  # careful: errors
     fast: Callable[[Any, Run], dict[str, Any]] = field(init=False, repr=False)  # no errors (compile.py)
 

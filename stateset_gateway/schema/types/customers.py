@@ -35,7 +35,7 @@ class Customer:
     updated_at: datetime
     version: int
 
-    full_name = relations.derived(derived.full_name, str)
+    full_name = relations.derived(derived.full_name, str, reads=("first_name", "last_name"))
     addresses = relation(CustomerAddress, loader=batch.addresses_by_customer, key="id", shape=Shape.MANY)
     order_count = relation(int, loader=batch.order_counts_by_customer, key="id", shape=Shape.SCALAR,
                            permission="orders:read")

@@ -32,8 +32,8 @@ class InventoryLevel:
     updated_at: datetime
     version: int
 
-    available = relations.derived(derived.available, int)
-    low_stock = relations.derived(derived.low_stock, bool)
+    available = relations.derived(derived.available, int, reads=("on_hand", "reserved"))
+    low_stock = relations.derived(derived.low_stock, bool, reads=("on_hand", "reserved", "reorder_point"))
     product = relation(Product, loader=batch.products, key="product_id", permission="products:read")
     location = relation(Location, loader=batch.locations, key="location_id")
 

@@ -56,8 +56,9 @@ class Order:
     version: int
     customer_id: strawberry.ID
 
-    shipping_address = relations.derived(derived.shipping_address, Address | None)
-    billing_address = relations.derived(derived.billing_address, Address | None)
+    shipping_address = relations.derived(derived.shipping_address, Address | None,
+                                         reads=("shipping_address",))
+    billing_address = relations.derived(derived.billing_address, Address | None, reads=("billing_address",))
     customer = relation(Customer, loader=batch.customers, key="customer_id", permission="customers:read")
     items = relation(OrderItem, loader=batch.items_by_order, key="id", shape=Shape.MANY)
     shipments = relation(Shipment, loader=batch.shipments_by_order, key="id", shape=Shape.MANY,

@@ -45,4 +45,5 @@ class WebhookDelivery:
     created_at: datetime
     updated_at: datetime
 
-    event_id = relations.derived(derived.event_id, str, description="The event's id, as its body's `id`.")
+    event_id = relations.derived(derived.event_id, str, reads=("event_id",),
+                                 description="The event's id, as its body's `id`.")

@@ -27,13 +27,14 @@ from functools import cache, lru_cache
 from operator import attrgetter
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Row, Select, any_, bindparam, func, select
+from sqlalchemy import ColumnElement, Result, Row, Select, any_, bindparam, func, select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlmodel import SQLModel
 
 from stateset_gateway import errors
+from stateset_gateway.db.driver import driver_statement, record_type
 from stateset_gateway.db.engine import Database
 from stateset_gateway.db.models import (
     Customer,
@@ -122,10 +123,25 @@ def _grouped_by(column: InstrumentedAttribute[Any], order_by: tuple[Instrumented
             .where(keys_in(core(column), kind)).order_by(*map(core, order_by)))
 
 
-async def rows(db: Database, stmt: Any, params: dict[str, Any] | None = None) -> Sequence[Row[Any]]:
-    """The rows of a Core statement, on the request's read connection (engine.py)."""
+def records(result: Result[Any]) -> list[Any]:
+    """A result's rows as named tuples: they read like the model (`record.order_number`), as
+    SQLAlchemy's rows do, but an attribute is read in a tenth of the time (an SQLAlchemy row finds
+    it only after a failed ordinary lookup), and a page's build reads thousands of them."""
+    record = record_type(tuple(result.keys()))
+    if record is None:
+        return list(result.all())
+    make = tuple.__new__
+    return [make(record, row) for row in result.all()]
+
+
+async def rows(db: Database, stmt: Any, params: dict[str, Any] | None = None) -> list[Any]:
+    """The rows of a Core statement (`records`), on the request's read connection (engine.py)."""
     async with db.read() as connection:
-        return (await connection.execute(stmt, params)).all()
+        if db.kind == "postgresql" and not db.settings.database.echo:
+            prepared = driver_statement(stmt, connection.dialect)
+            if prepared is not None:
+                return await prepared.fetch(connection, params or {})
+        return records(await connection.execute(stmt, params))
 
 
 async def by_id(db: Database, model: type[T], keys: Sequence[uuid.UUID], fields: Fields = None
@@ -240,21 +256,25 @@ async def order_counts_by_customer(db: Database, keys: Sequence[uuid.UUID]) -> l
     return [int(counts.get(key, 0)) for key in keys]
 
 
-@cache
-def _recent_orders(kind: str) -> Select[Any]:
+@lru_cache(maxsize=512)
+def _recent_orders(kind: str, fields: Fields = None) -> Select[Any]:
     order_id, customer_id, created_at = core(Order.id), core(Order.customer_id), core(Order.created_at)
     rank = func.row_number().over(partition_by=customer_id, order_by=(created_at.desc(), order_id.desc())).label("rank")
     ranked = select(order_id, rank).where(keys_in(customer_id, kind)).subquery()
-    return (select(*columns(Order)).join(ranked, ranked.c.id == order_id)
+    # A page's rows hold their cursor's sort key and id, and the customer they are grouped by.
+    wanted = some_columns(Order, fields, "id", "created_at", "customer_id")
+    return (select(*wanted).join(ranked, ranked.c.id == order_id)
             .where(ranked.c.rank <= bindparam("limit")).order_by(created_at.desc(), order_id.desc()))
 
 
-async def recent_orders_by_customer(db: Database, keys: Sequence[tuple[uuid.UUID, int]]) -> list[list[Row[Any]]]:
+@projecting
+async def recent_orders_by_customer(db: Database, keys: Sequence[tuple[uuid.UUID, int]], fields: Fields = None
+                                    ) -> list[list[Row[Any]]]:
     """The newest `n` orders of each customer in one query (a window per customer)."""
     limit = max(n for _, n in keys) if keys else 0
     ids = {customer_id for customer_id, _ in keys}
     groups: dict[uuid.UUID, list[Any]] = {key: [] for key in ids}
-    for row in await rows(db, _recent_orders(db.kind), {"keys": list(ids), "limit": limit + 1}):
+    for row in await rows(db, _recent_orders(db.kind, fields), {"keys": list(ids), "limit": limit + 1}):
         groups[row.customer_id].append(row)
     return [groups[customer_id][: n + 1] for customer_id, n in keys]
 

@@ -24,7 +24,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 from stateset_gateway import errors
 from stateset_gateway.db.engine import Database
 from stateset_gateway.db.types import Money, UTCDateTime
-from stateset_gateway.resolvers.loaders import Fields, columns, some_columns
+from stateset_gateway.resolvers.loaders import Fields, columns, records, some_columns
 
 T = TypeVar("T")
 MAX_LIMIT = 100  # the largest offset page (REST `limit`)
@@ -173,7 +173,7 @@ async def keyset_page(
         stmt = stmt.where(key < bound if desc else key > bound)
     order = (sort.column.desc(), id_column.desc()) if desc else (sort.column.asc(), id_column.asc())
     selected = as_rows(stmt, fields, id_column.key, sort.column.key)
-    rows = list((await connection.execute(selected.order_by(*order).limit(size + 1))).all())
+    rows = records(await connection.execute(selected.order_by(*order).limit(size + 1)))
     more = len(rows) > size
     rows = rows[:size]
     if backwards:
@@ -199,8 +199,8 @@ async def offset_page(
     if not 1 <= limit <= MAX_LIMIT:
         raise errors.ValidationFailed.field("limit", f"Must be between 1 and {MAX_LIMIT}")
     order = (sort.column.desc(), id_column.desc()) if sort.descending else (sort.column.asc(), id_column.asc())
-    rows = list((await connection.execute(
-        as_rows(stmt, fields, id_column.key).order_by(*order).offset((page - 1) * limit).limit(limit))).all())
+    selected = as_rows(stmt, fields, id_column.key)
+    rows = records(await connection.execute(selected.order_by(*order).offset((page - 1) * limit).limit(limit)))
     total = await count(connection, stmt)
     return OffsetPage(items=rows, total=total, page=page, limit=limit)
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from graphql import GraphQLList, GraphQLNonNull, GraphQLOutputType, is_leaf_type
 
-from stateset_gateway.schema.execution.serialize import serializer
+from stateset_gateway.schema.execution.serialize import MAX_INT, MIN_INT, serializer
 from stateset_gateway.schema.execution.tree import FieldPlan, Kind, ObjectPlan, Run
 
 
@@ -34,6 +34,15 @@ class Fallback(Exception):
 
 def _fail() -> Any:
     raise Fallback
+
+
+# The values serialize.serializer answers unchanged, tested inline (most leaves of a page are these).
+_OWN_VALUES = {
+    "String": "type({v}) is str",
+    "ID": "type({v}) is str",
+    "Int": f"type({{v}}) is int and {MIN_INT} <= {{v}} <= {MAX_INT}",
+    "Boolean": "type({v}) is bool",
+}
 
 
 def fast_builder(plan: ObjectPlan) -> FastBuild:
@@ -101,6 +110,8 @@ def _present(graphql_type: GraphQLOutputType, var: str, field: FieldPlan, bind: 
         inner = _complete(graphql_type.of_type, item, field, bind, names)
         return f"([{inner} for {item} in {var}] if type({var}) is list else _fail())"
     if is_leaf_type(graphql_type):
-        return f"{bind(serializer(graphql_type))}({var})"
+        serialize = f"{bind(serializer(graphql_type))}({var})"
+        own = _OWN_VALUES.get(graphql_type.name)  # a value that is its own JSON: no call
+        return f"({var} if {own.format(v=var)} else {serialize})" if own else serialize
     assert field.selection is not None
     return f"{bind(field.selection.fast)}({var}, run)"

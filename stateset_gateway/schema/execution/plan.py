@@ -211,13 +211,14 @@ def _union(reads: Iterable[Fields]) -> Fields:
 
 
 def _projection(plan: FieldPlan) -> Fields:
-    """The fields a relation's rows are loaded for: what its selection reads, when its loader selects
-    only those (loaders.projecting) and nothing else sees the rows first (a page, a `reduce`)."""
+    """The fields a relation's rows are loaded for: what its selection reads (of a connection, what
+    its nodes read), when its loader selects only those (loaders.projecting) and no `reduce` sees
+    the rows first."""
     relation = plan.relation
     assert relation is not None
-    if plan.kind is Kind.PAGE or relation.reduce is not None or not projects(relation.loader):
+    if relation.reduce is not None or not projects(relation.loader) or plan.selection is None:
         return None
-    return plan.selection.reads if plan.selection is not None else None
+    return _rows_read(plan.selection) if plan.kind is Kind.PAGE else plan.selection.reads
 
 
 def _rows_read(selection: ObjectPlan) -> Fields:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from graphql import (
+    DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
@@ -143,6 +144,23 @@ def waits_on_database(definition: GraphQLField) -> bool:
     strawberry_field = (definition.extensions or {}).get("strawberry-definition")
     resolver = getattr(strawberry_field, "base_resolver", None)
     return resolver is not None and resolver.is_async
+
+
+def page_variables(document: DocumentNode) -> tuple[str, ...]:
+    """The variables that give a page size (`first: $n`) anywhere in `document`: the only values of
+    a request a cost depends on (`_Walker._page_size`), so a cost is the same for every request
+    whose values of these are the same."""
+    names: set[str] = set()
+    stack: list[Any] = list(document.definitions)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, FieldNode):
+            names.update(argument.value.name.value for argument in node.arguments or ()
+                         if argument.name.value in PAGE_ARGUMENTS and isinstance(argument.value, VariableNode))
+        selection_set = getattr(node, "selection_set", None)
+        if selection_set is not None:
+            stack.extend(selection_set.selections)
+    return tuple(sorted(names))
 
 
 def operation_cost(schema: GraphQLSchema, document: Any, operation: OperationDefinitionNode,

@@ -53,7 +53,7 @@ from stateset_gateway.http.rate_limit import RateLimiter
 from stateset_gateway.http.state import state_of
 from stateset_gateway.ide.graphiql import graphiql_page
 from stateset_gateway.schema.context import Context, memoized
-from stateset_gateway.schema.cost import Cost, operation_cost, waits_on_database
+from stateset_gateway.schema.cost import Cost, operation_cost, page_variables, waits_on_database
 from stateset_gateway.schema.errors import GRAPHQL_RESPONSE, error_entry, format_error, media_type
 from stateset_gateway.schema.execution import PlannedExecutor
 from stateset_gateway.schema.persisted import (
@@ -73,11 +73,14 @@ CREDENTIAL_HEADERS = "Accept, Authorization, X-API-Key"
 
 @dataclass(slots=True)
 class _Prepared:
-    """A parsed, validated document, with the cost of each of its operations that declares no
-    variables: nothing about a request can change those, so they are computed once."""
+    """A parsed, validated document, with the costs of its operations by the values of the variables
+    a cost depends on (`cost.page_variables`: none for most documents, whose costs are computed once)."""
 
     document: DocumentNode
-    fixed_costs: dict[str | None, Cost] = field(default_factory=dict)
+    page_variables: tuple[str, ...] = ()
+    costs: dict[tuple[Any, ...], Cost] = field(default_factory=dict)
+
+    MAX_COSTS = 64  # distinct page sizes a document is asked for; past that, the oldest are forgotten
 
 
 # Values graphql-core sees on every field that are never awaitable. Its own check probes
@@ -164,20 +167,22 @@ class GraphQLEndpoint:
         problems = validate_document(self.schema, document)
         if problems:
             return None, problems
-        prepared = _Prepared(document)
+        prepared = _Prepared(document, page_variables(document))
         if len(query) <= CACHEABLE_QUERY_LENGTH:
             self.documents.put(query, prepared, document_bytes(query))
         return prepared, []
 
     def _cost(self, prepared: _Prepared, operation: OperationDefinitionNode, operation_name: str | None,
               variables: dict[str, Any] | None) -> Cost:
-        page = self.limits.default_page_size
-        if operation.variable_definitions:
-            return operation_cost(self.schema, prepared.document, operation, variables, page)
-        cost = prepared.fixed_costs.get(operation_name)
+        given = variables or {}
+        key = (operation_name, *(_page_value(given.get(name)) for name in prepared.page_variables))
+        costs = prepared.costs
+        cost = costs.get(key)
         if cost is None:
-            cost = prepared.fixed_costs[operation_name] = operation_cost(self.schema, prepared.document, operation,
-                                                                         None, page)
+            if len(costs) >= prepared.MAX_COSTS:
+                del costs[next(iter(costs))]
+            cost = costs[key] = operation_cost(self.schema, prepared.document, operation, variables,
+                                               self.limits.default_page_size)
         return cost
 
     async def _document_text(self, request: Request, named: Named) -> str:
@@ -358,6 +363,11 @@ class GraphQLEndpoint:
         for error in body.get("errors", ()):
             self.metrics.count_error(error["extensions"]["code"])
         return Response(orjson.dumps(body, default=_default), status_code=status, media_type=media, headers=headers)
+
+
+def _page_value(value: Any) -> Any:
+    """A page variable's value as the cost walk reads it: an int, else nothing (the default page)."""
+    return value if isinstance(value, int) else None
 
 
 def _bad_request(message: str) -> errors.ValidationFailed:

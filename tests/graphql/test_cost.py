@@ -23,6 +23,27 @@ async def test_cost_is_reported_and_connections_multiply_by_their_page(gql: Grap
     assert nested["extensions"]["cost"]["requestedQueryCost"] == 1 + 50 * (1 + 1 + 1 + 1 + 1)
 
 
+async def test_a_documents_cost_follows_its_page_variables_from_request_to_request(gql: GraphQLClient) -> None:
+    """Costs are remembered per document by the values of the variables that size its pages, and
+    only those: the same text asked for other page sizes costs what they load."""
+    query = """query($n: Int, $m: Int, $status: OrderStatus) { orders(first: $n, filter: {status: $status}) {
+        nodes { id customer { orders(first: $m) { nodes { id } } } } } }"""
+
+    async def cost(variables: dict[str, object]) -> int:
+        return (await gql.post(query, variables)).json()["extensions"]["cost"]["requestedQueryCost"]
+
+    def expected(n: int, m: int) -> int:  # orders, then per order: nodes, customer, orders, m nodes
+        return 1 + n * (3 + m)
+
+    assert await cost({"n": 2, "m": 3}) == expected(2, 3)
+    assert await cost({"n": 10, "m": 3}) == expected(10, 3)
+    assert await cost({"n": 2, "m": 3, "status": "PENDING"}) == expected(2, 3)
+    assert await cost({"n": 2}) == expected(2, 20)  # $m unset: the default page
+    assert await cost({"n": 2, "m": 3}) == expected(2, 3)
+    for n in range(1, 80):  # more page sizes than are remembered: each still costs its own
+        assert await cost({"n": n, "m": 1}) == expected(n, 1)
+
+
 async def test_operations_over_the_maximum_cost_are_refused_before_execution(
     client: httpx.AsyncClient, admin_headers: dict[str, str]
 ) -> None:

@@ -30,6 +30,7 @@ from typing import Any, TypeVar
 from sqlalchemy import ColumnElement, Result, Row, Select, any_, bindparam, func, select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlmodel import SQLModel
 
@@ -137,11 +138,17 @@ def records(result: Result[Any]) -> list[Any]:
 async def rows(db: Database, stmt: Any, params: dict[str, Any] | None = None) -> list[Any]:
     """The rows of a Core statement (`records`), on the request's read connection (engine.py)."""
     async with db.read() as connection:
-        if db.kind == "postgresql" and not db.settings.database.echo:
-            prepared = driver_statement(stmt, connection.dialect)
-            if prepared is not None:
-                return await prepared.fetch(connection, params or {})
-        return records(await connection.execute(stmt, params))
+        return await rows_on(connection, stmt, params)
+
+
+async def rows_on(connection: AsyncConnection, stmt: Any, params: dict[str, Any] | None = None) -> list[Any]:
+    """The rows of a Core statement built once (they are cached by the statement object), on
+    `connection`: on PostgreSQL straight through asyncpg (db/driver.py) unless the engine echoes."""
+    if not connection.engine.echo:
+        prepared = driver_statement(stmt, connection.dialect)
+        if prepared is not None:
+            return await prepared.fetch(connection, params or {})
+    return records(await connection.execute(stmt, params))
 
 
 async def by_id(db: Database, model: type[T], keys: Sequence[uuid.UUID], fields: Fields = None

@@ -11,20 +11,21 @@ import math
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import datetime
 from decimal import Decimal
 from operator import attrgetter
 from typing import Any, Generic, TypeVar
 
 import orjson
-from sqlalchemy import Select, func, select, tuple_
+from sqlalchemy import Integer, Select, bindparam, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm import InstrumentedAttribute
 
 from stateset_gateway import errors
 from stateset_gateway.db.engine import Database
 from stateset_gateway.db.types import Money, UTCDateTime
-from stateset_gateway.resolvers.loaders import Fields, columns, records, some_columns
+from stateset_gateway.resolvers.loaders import Fields, columns, core, records, rows_on, some_columns
 
 T = TypeVar("T")
 MAX_LIMIT = 100  # the largest offset page (REST `limit`)
@@ -169,11 +170,21 @@ async def keyset_page(
         # `sort < value OR (sort = value AND id < row_id)`, but the database can seek the (sort, id)
         # index to it. Written with OR, PostgreSQL scanned the index from the top and filtered, so a
         # page 50,000 rows deep read 50,000 index entries first.
-        key, bound = tuple_(sort.column, id_column), tuple_(value, row_id)
-        stmt = stmt.where(key < bound if desc else key > bound)
-    order = (sort.column.desc(), id_column.desc()) if desc else (sort.column.asc(), id_column.asc())
-    selected = as_rows(stmt, fields, id_column.key, sort.column.key)
-    rows = records(await connection.execute(selected.order_by(*order).limit(size + 1)))
+        seek: tuple[Any, Any] | None = (value, row_id)
+    else:
+        seek = None
+    entity = stmt.column_descriptions[0]["entity"]
+    if stmt.whereclause is None and entity is not None:  # no filter: a statement built once
+        template = _unfiltered_page(entity, sort.column, id_column, desc, seek is not None, fields)
+        params = {"limit": size + 1} if seek is None else {"limit": size + 1, "seek": seek[0], "seek_id": seek[1]}
+        rows = await rows_on(connection, template, params)
+    else:
+        if seek is not None:
+            key, bound = tuple_(sort.column, id_column), tuple_(*seek)
+            stmt = stmt.where(key < bound if desc else key > bound)
+        order = (sort.column.desc(), id_column.desc()) if desc else (sort.column.asc(), id_column.asc())
+        selected = as_rows(stmt, fields, id_column.key, sort.column.key)
+        rows = records(await connection.execute(selected.order_by(*order).limit(size + 1)))
     more = len(rows) > size
     rows = rows[:size]
     if backwards:
@@ -184,6 +195,23 @@ async def keyset_page(
         has_previous_page=more if backwards else after is not None,
         cursor_of=row_cursor(sort.column.key),
     )
+
+
+@lru_cache(maxsize=512)
+def _unfiltered_page(entity: Any, sort_column: InstrumentedAttribute[Any], id_column: InstrumentedAttribute[Any],
+                     desc: bool, seeking: bool, fields: Fields) -> Select[Any]:
+    """A page of a whole table as one statement per (table, sort, direction, fields), its values
+    (page size, cursor) bound per request: the first pages of the read API's lists, asked for
+    without a filter, run as the loaders' statements do (loaders.rows_on), not built and walked by
+    SQLAlchemy on every request."""
+    sort, ident = core(sort_column), core(id_column)
+    stmt = select(*some_columns(entity, fields, id_column.key, sort_column.key))
+    if seeking:  # the row-value comparison of keyset_page
+        key = tuple_(sort, ident)
+        bound = tuple_(bindparam("seek", type_=sort.type), bindparam("seek_id", type_=ident.type))
+        stmt = stmt.where(key < bound if desc else key > bound)
+    order = (sort.desc(), ident.desc()) if desc else (sort.asc(), ident.asc())
+    return stmt.order_by(*order).limit(bindparam("limit", type_=Integer))
 
 
 async def count(connection: AsyncConnection, stmt: Select[Any]) -> int:

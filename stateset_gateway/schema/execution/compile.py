@@ -21,7 +21,7 @@ from typing import Any
 
 from graphql import GraphQLList, GraphQLNonNull, GraphQLOutputType, is_leaf_type
 
-from stateset_gateway.schema.execution.serialize import MAX_INT, MIN_INT, serializer
+from stateset_gateway.schema.execution.serialize import MAX_INT, MIN_INT, serializer, typed_serializer
 from stateset_gateway.schema.execution.tree import FieldPlan, Kind, ObjectPlan, Run
 
 
@@ -112,6 +112,12 @@ def _present(graphql_type: GraphQLOutputType, var: str, field: FieldPlan, bind: 
     if is_leaf_type(graphql_type):
         serialize = f"{bind(serializer(graphql_type))}({var})"
         own = _OWN_VALUES.get(graphql_type.name)  # a value that is its own JSON: no call
-        return f"({var} if {own.format(v=var)} else {serialize})" if own else serialize
+        if own:
+            return f"({var} if {own.format(v=var)} else {serialize})"
+        typed = typed_serializer(graphql_type)  # an amount, a timestamp: their own serialize, directly
+        if typed:
+            origin, direct = typed
+            return f"({bind(direct)}({var}) if type({var}) is {bind(origin)} else {serialize})"
+        return serialize
     assert field.selection is not None
     return f"{bind(field.selection.fast)}({var}, run)"

@@ -34,11 +34,11 @@ async def _last_statement_at_check_out(db: Database) -> tuple[int, str]:
     return pid, last
 
 
-async def _terminate(db: Database) -> None:
+async def _terminate(db: Database, pid: int) -> None:
+    """Drop one of this pool's connections from the server's side, as a restart would."""
     admin = await _admin(db)
     try:
-        await admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                            "WHERE application_name = 'stateset-gateway' AND pid <> pg_backend_pid()")
+        assert await admin.fetchval("SELECT pg_terminate_backend($1)", pid)
     finally:
         await admin.close()
 
@@ -63,12 +63,13 @@ async def test_connections_the_server_dropped_are_replaced(db: Database, backend
     if backend != "postgresql":
         assert await _read(db) == 1
         return
-    assert await _read(db) == 1
-    await _terminate(db)
+    pid, _ = await _last_statement_at_check_out(db)
+    await _terminate(db, pid)
     await asyncio.sleep(RESTED_SECONDS + 0.2)
     assert await _read(db) == 1  # rested: the ping finds it dead and the pool connects anew
-    await _terminate(db)
-    try:  # at once: the connection is not pinged, so this read may be the one that finds it dead
+    pid, _ = await _last_statement_at_check_out(db)
+    await _terminate(db, pid)
+    try:  # at once: the connection is not pinged, so this read is the one that finds it dead
         await _read(db)
     except Exception as exc:  # noqa: BLE001 - what the client would get
         assert isinstance(to_domain_error(exc), errors.ServiceUnavailable), exc

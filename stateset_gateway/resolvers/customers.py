@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Row, func, or_, select
+from sqlalchemy import func, or_, select
 
 from stateset_gateway import errors
 from stateset_gateway.db.engine import Database
@@ -31,7 +31,7 @@ from stateset_gateway.resolvers.uniqueness import add_unique, update_unique
 KIND = "Customer"
 
 
-async def get_customer(db: Database, customer_id: Any, fields: loaders.Fields = None) -> Row[Any]:
+async def get_customer(db: Database, customer_id: Any, fields: loaders.Fields = None) -> loaders.Record:
     return await loaders.one(db, Customer, customer_id, KIND, fields)
 
 

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Row, bindparam, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from stateset_gateway import errors
@@ -69,13 +69,13 @@ async def create_location(db: Database, data: Any) -> InventoryLocation:
     return location
 
 
-async def list_locations(db: Database) -> list[Row[Any]]:
+async def list_locations(db: Database) -> list[loaders.Record]:
     return list(await loaders.rows(db, loaders.ordered_by(InventoryLocation.code)))
 
 
 # ---- levels --------------------------------------------------------------------------------------
 
-async def get_level(db: Database, level_id: Any) -> Row[Any]:
+async def get_level(db: Database, level_id: Any) -> loaders.Record:
     return await loaders.one(db, InventoryBalance, level_id, "Inventory level")
 
 

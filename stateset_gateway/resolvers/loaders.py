@@ -27,7 +27,7 @@ from functools import cache, lru_cache
 from operator import attrgetter
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Result, Row, Select, any_, bindparam, func, select
+from sqlalchemy import ColumnElement, Result, Select, any_, bindparam, func, select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -57,6 +57,10 @@ T = TypeVar("T", bound=SQLModel)
 
 Fields = frozenset[str] | None
 """The attributes of a row its reader needs; None: every column."""
+
+Record = Any
+"""A row of the read API: a named tuple with the model's attribute names (`records`,
+db/driver.py), holding the columns it was read for."""
 
 
 @cache
@@ -152,7 +156,7 @@ async def rows_on(connection: AsyncConnection, stmt: Any, params: dict[str, Any]
 
 
 async def by_id(db: Database, model: type[T], keys: Sequence[uuid.UUID], fields: Fields = None
-                ) -> list[Row[Any] | None]:
+                ) -> list[Record | None]:
     found = {row.id: row for row in await rows(db, _by_id(model, db.kind, fields), {"keys": list(set(keys))})}
     return [found.get(key) for key in keys]
 
@@ -168,7 +172,7 @@ async def grouped_by(
     return [groups[key] for key in keys]
 
 
-async def one(db: Database, model: type[SQLModel], key: Any, kind: str, fields: Fields = None) -> Row[Any]:
+async def one(db: Database, model: type[SQLModel], key: Any, kind: str, fields: Fields = None) -> Record:
     """The row of `model` with id `key` (holding `fields` and its id, when given), else NOT_FOUND for
     `kind`: a get of the read API."""
     ident = parse_id(key)
@@ -189,66 +193,66 @@ def ordered_by(attribute: InstrumentedAttribute[Any]) -> Select[Any]:
     return select(*columns(attribute.class_)).order_by(core(attribute))
 
 
-async def first_where(db: Database, attribute: InstrumentedAttribute[Any], value: Any) -> Row[Any] | None:
+async def first_where(db: Database, attribute: InstrumentedAttribute[Any], value: Any) -> Record | None:
     """The row whose `attribute` (a unique column) is `value`, if any."""
     found = await rows(db, _where_equal(attribute), {"value": value})
     return found[0] if found else None
 
 
 @projecting
-async def customers(db: Database, keys: Sequence[uuid.UUID], fields: Fields = None) -> list[Row[Any] | None]:
+async def customers(db: Database, keys: Sequence[uuid.UUID], fields: Fields = None) -> list[Record | None]:
     return await by_id(db, Customer, keys, fields)
 
 
 @projecting
-async def products(db: Database, keys: Sequence[uuid.UUID], fields: Fields = None) -> list[Row[Any] | None]:
+async def products(db: Database, keys: Sequence[uuid.UUID], fields: Fields = None) -> list[Record | None]:
     return await by_id(db, Product, keys, fields)
 
 
 @projecting
-async def orders(db: Database, keys: Sequence[uuid.UUID], fields: Fields = None) -> list[Row[Any] | None]:
+async def orders(db: Database, keys: Sequence[uuid.UUID], fields: Fields = None) -> list[Record | None]:
     return await by_id(db, Order, keys, fields)
 
 
 @projecting
-async def locations(db: Database, keys: Sequence[uuid.UUID], fields: Fields = None) -> list[Row[Any] | None]:
+async def locations(db: Database, keys: Sequence[uuid.UUID], fields: Fields = None) -> list[Record | None]:
     return await by_id(db, InventoryLocation, keys, fields)
 
 
 @projecting
 async def items_by_order(db: Database, keys: Sequence[uuid.UUID], fields: Fields = None
-                        ) -> list[list[Row[Any]]]:
+                        ) -> list[list[Record]]:
     return await grouped_by(db, OrderItem.order_id, keys, OrderItem.created_at, OrderItem.id, fields=fields)
 
 
 @projecting
 async def levels_by_product(db: Database, keys: Sequence[uuid.UUID], fields: Fields = None
-                           ) -> list[list[Row[Any]]]:
+                           ) -> list[list[Record]]:
     return await grouped_by(db, InventoryBalance.product_id, keys, InventoryBalance.created_at, InventoryBalance.id,
                             fields=fields)
 
 
 @projecting
 async def shipments_by_order(db: Database, keys: Sequence[uuid.UUID], fields: Fields = None
-                            ) -> list[list[Row[Any]]]:
+                            ) -> list[list[Record]]:
     return await grouped_by(db, Shipment.order_id, keys, Shipment.created_at, Shipment.id, fields=fields)
 
 
 @projecting
 async def returns_by_order(db: Database, keys: Sequence[uuid.UUID], fields: Fields = None
-                          ) -> list[list[Row[Any]]]:
+                          ) -> list[list[Record]]:
     return await grouped_by(db, Return.order_id, keys, Return.created_at, Return.id, fields=fields)
 
 
 @projecting
 async def items_by_return(db: Database, keys: Sequence[uuid.UUID], fields: Fields = None
-                         ) -> list[list[Row[Any]]]:
+                         ) -> list[list[Record]]:
     return await grouped_by(db, ReturnItem.return_id, keys, ReturnItem.id, fields=fields)
 
 
 @projecting
 async def addresses_by_customer(db: Database, keys: Sequence[uuid.UUID], fields: Fields = None
-                               ) -> list[list[Row[Any]]]:
+                               ) -> list[list[Record]]:
     return await grouped_by(db, CustomerAddress.customer_id, keys, CustomerAddress.id, fields=fields)
 
 
@@ -276,7 +280,7 @@ def _recent_orders(kind: str, fields: Fields = None) -> Select[Any]:
 
 @projecting
 async def recent_orders_by_customer(db: Database, keys: Sequence[tuple[uuid.UUID, int]], fields: Fields = None
-                                    ) -> list[list[Row[Any]]]:
+                                    ) -> list[list[Record]]:
     """The newest `n` orders of each customer in one query (a window per customer)."""
     limit = max(n for _, n in keys) if keys else 0
     ids = {customer_id for customer_id, _ in keys}
@@ -288,5 +292,5 @@ async def recent_orders_by_customer(db: Database, keys: Sequence[tuple[uuid.UUID
 
 @projecting
 async def payments_by_order(db: Database, keys: Sequence[uuid.UUID], fields: Fields = None
-                           ) -> list[list[Row[Any]]]:
+                           ) -> list[list[Record]]:
     return await grouped_by(db, Payment.order_id, keys, Payment.attempt, fields=fields)

@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlalchemy import exc as sa_exc
-from sqlalchemy import Row, func, or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from stateset_gateway import errors
@@ -58,11 +58,11 @@ def new_order_number() -> str:
     return f"ORD-{secrets.token_hex(4).upper()}"
 
 
-async def get_order(db: Database, order_id: Any, fields: loaders.Fields = None) -> Row[Any]:
+async def get_order(db: Database, order_id: Any, fields: loaders.Fields = None) -> loaders.Record:
     return await loaders.one(db, Order, order_id, KIND, fields)
 
 
-async def get_order_by_number(db: Database, order_number: str) -> Row[Any]:
+async def get_order_by_number(db: Database, order_number: str) -> loaders.Record:
     order = await loaders.first_where(db, Order.order_number, order_number.strip().upper())
     if order is None:
         raise errors.NotFound(f"Order {order_number} not found", {"resource": KIND, "order_number": order_number})

@@ -182,7 +182,7 @@ async def keyset_page(
         if seek is not None:
             key, bound = tuple_(sort.column, id_column), tuple_(*seek)
             stmt = stmt.where(key < bound if desc else key > bound)
-        order = (sort.column.desc(), id_column.desc()) if desc else (sort.column.asc(), id_column.asc())
+        order = _ordering(sort.column, id_column, desc)
         selected = as_rows(stmt, fields, id_column.key, sort.column.key)
         rows = records(await connection.execute(selected.order_by(*order).limit(size + 1)))
     more = len(rows) > size
@@ -195,6 +195,11 @@ async def keyset_page(
         has_previous_page=more if backwards else after is not None,
         cursor_of=row_cursor(sort.column.key),
     )
+
+
+def _ordering(sort: Any, ident: Any, desc: bool) -> tuple[Any, Any]:
+    """A page's order: by its sort key, ties broken by id, both the same way."""
+    return (sort.desc(), ident.desc()) if desc else (sort.asc(), ident.asc())
 
 
 @lru_cache(maxsize=512)
@@ -210,7 +215,7 @@ def _unfiltered_page(entity: Any, sort_column: InstrumentedAttribute[Any], id_co
         key = tuple_(sort, ident)
         bound = tuple_(bindparam("seek", type_=sort.type), bindparam("seek_id", type_=ident.type))
         stmt = stmt.where(key < bound if desc else key > bound)
-    order = (sort.desc(), ident.desc()) if desc else (sort.asc(), ident.asc())
+    order = _ordering(sort, ident, desc)
     return stmt.order_by(*order).limit(bindparam("limit", type_=Integer))
 
 
@@ -232,7 +237,7 @@ async def offset_page(
         rows = await rows_on(connection, template, {"offset": (page - 1) * limit, "limit": limit})
         total = int((await rows_on(connection, _table_count(entity)))[0].total)
         return OffsetPage(items=rows, total=total, page=page, limit=limit)
-    order = (sort.column.desc(), id_column.desc()) if sort.descending else (sort.column.asc(), id_column.asc())
+    order = _ordering(sort.column, id_column, sort.descending)
     selected = as_rows(stmt, fields, id_column.key)
     rows = records(await connection.execute(selected.order_by(*order).offset((page - 1) * limit).limit(limit)))
     total = await count(connection, stmt)
@@ -244,7 +249,7 @@ def _unfiltered_offset_page(entity: Any, sort_column: InstrumentedAttribute[Any]
                             id_column: InstrumentedAttribute[Any], desc: bool, fields: Fields) -> Select[Any]:
     """A REST page of a whole table, as `_unfiltered_page` is a cursor page of one."""
     sort, ident = core(sort_column), core(id_column)
-    order = (sort.desc(), ident.desc()) if desc else (sort.asc(), ident.asc())
+    order = _ordering(sort, ident, desc)
     return (select(*some_columns(entity, fields, id_column.key)).order_by(*order)
             .offset(bindparam("offset", type_=Integer)).limit(bindparam("limit", type_=Integer)))
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Row, func, or_, select
+from sqlalchemy import func, or_, select
 
 from stateset_gateway import errors
 from stateset_gateway.db.engine import Database
@@ -26,7 +26,7 @@ from stateset_gateway.resolvers.uniqueness import add_unique, update_unique
 KIND = "Product"
 
 
-async def get_product(db: Database, *, id: Any = None, sku: str | None = None) -> Row[Any]:
+async def get_product(db: Database, *, id: Any = None, sku: str | None = None) -> loaders.Record:
     """One product, by its id or by its SKU: exactly one of the two, else VALIDATION_ERROR on `id`."""
     if (id is None) == (sku is None):
         raise errors.ValidationFailed.field("id", "Pass exactly one of id or sku")

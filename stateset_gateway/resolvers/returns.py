@@ -7,7 +7,7 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Row, func, or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from stateset_gateway import errors
@@ -41,7 +41,7 @@ KIND = "Return"
 R = ReturnStatus
 
 
-async def get_return(db: Database, return_id: Any) -> Row[Any]:
+async def get_return(db: Database, return_id: Any) -> loaders.Record:
     return await loaders.one(db, Return, return_id, KIND)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from stateset_gateway import errors
@@ -31,11 +31,11 @@ KIND = "Shipment"
 SHIPPABLE = {OrderStatus.PENDING, OrderStatus.CONFIRMED, OrderStatus.PROCESSING}
 
 
-async def get_shipment(db: Database, shipment_id: Any) -> Row[Any]:
+async def get_shipment(db: Database, shipment_id: Any) -> loaders.Record:
     return await loaders.one(db, Shipment, shipment_id, KIND)
 
 
-async def track_shipment(db: Database, tracking_number: str) -> Row[Any]:
+async def track_shipment(db: Database, tracking_number: str) -> loaders.Record:
     shipment = await loaders.first_where(db, Shipment.tracking_number, tracking_number.strip())
     if shipment is None:
         raise errors.NotFound(f"Shipment with tracking number {tracking_number} not found",

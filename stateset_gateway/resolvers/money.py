@@ -36,6 +36,15 @@ def parse_money(value: object) -> Decimal:
 
 
 def money_text(value: Decimal | int | str) -> str:
-    """An amount as the API writes it: cents, `"0.00"` rather than `"-0.00"`."""
+    """An amount as the API writes it: cents, `"0.00"` rather than `"-0.00"`.
+
+    An amount read from a money column (NUMERIC(12, 2), quantized on SQLite) already has two places,
+    and its `str` is the answer: a Decimal writes ".dd" last only when its exponent is -2 (scientific
+    notation ends in an exponent). That case skips the quantize and its new Decimal, a third of the
+    cost of a page's amounts."""
+    if type(value) is Decimal:
+        text = str(value)
+        if text[-3:-2] == "." and text != "-0.00":
+            return text
     cents = Decimal(value).quantize(CENTS)
     return str(abs(cents) if cents.is_zero() else cents)

@@ -28,8 +28,10 @@ from sqlalchemy import event, text
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import NullPool
+from sqlalchemy.util import await_
 
 from stateset_gateway.config import Settings
+from stateset_gateway.db import codecs
 
 
 def _json_loads(text: str | bytes) -> Any:
@@ -135,7 +137,18 @@ def _postgres_engine(settings: Settings) -> AsyncEngine:
         },
     )
     _ping_when_rested(engine)
+    _install_codecs(engine)
     return engine
+
+
+def _install_codecs(engine: AsyncEngine) -> None:
+    """The cheaper codecs for amounts and timestamps (`db.codecs`) on each new connection, after the
+    dialect's own (JSON) are in place."""
+    dialect = engine.sync_engine.dialect
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        await_(codecs.install(dialect.get_driver_connection(dbapi_connection)))
 
 
 class _RequestReads:

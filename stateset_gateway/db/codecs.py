@@ -16,13 +16,20 @@ connection (engine.py) these two types get codecs of the same values made more c
   infinities are asyncpg's `datetime.max` and `datetime.min`.
 
 Every value therefore has the type, value and zone it had (tests/db/test_codecs.py compares both on
-generated values, against a connection with asyncpg's own codecs). SQLAlchemy's statements and the
-driver path (driver.py) read through the same connection, so both see the same values.
+generated values, against a connection with asyncpg's own codecs), with one difference in writing: a
+numeric without a scale and with zeros before its point comes back written out (`Decimal('2490000')`)
+where asyncpg gives it an exponent (`Decimal('2.49E+6')`), the same number; the gateway's amounts
+are NUMERIC(12, 2), which come back digit for digit. SQLAlchemy's statements and the driver path
+(driver.py) read through the same connection, so both see the same values.
+
+One limit of a text-format codec: asyncpg decodes the fields of an anonymous record (`SELECT ROW(...)`,
+SQLAlchemy's `select(tuple_(...))`) and binary COPY in binary only, so a numeric inside one fails to
+decode. The gateway selects neither; a query that needs one should select the fields as columns.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
@@ -48,7 +55,8 @@ def timestamptz_encode(value: Any) -> tuple[int]:
     if not isinstance(value, datetime):
         if not isinstance(value, date):
             raise TypeError(f"expected a datetime.date or datetime.datetime instance, got {type(value).__name__!r}")
-        value = datetime(value.year, value.month, value.day).astimezone()  # local midnight, as asyncpg
+        # midnight at the zone's offset now, as asyncpg has it (not the offset on that date)
+        value = datetime(value.year, value.month, value.day, tzinfo=_local_offset())
     if value == INFINITY:
         return (PG_INFINITY,)
     if value == NEGATIVE_INFINITY:
@@ -59,6 +67,10 @@ def timestamptz_encode(value: Any) -> tuple[int]:
     if microseconds == _NEGATIVE_INFINITY_MICROSECONDS:
         return (PG_NEGATIVE_INFINITY,)
     return (microseconds,)
+
+
+def _local_offset() -> timezone:
+    return timezone(datetime.now(UTC).astimezone().utcoffset() or timedelta(0))
 
 
 def numeric_encode(value: Any) -> str:

@@ -13,8 +13,11 @@ import pytest
 from hypothesis import HealthCheck, Phase, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
+from sqlalchemy import text
 
+from stateset_gateway.config import load_settings
 from stateset_gateway.db import codecs
+from stateset_gateway.db.engine import Database
 from tests.support import services
 
 EXAMPLES = 400
@@ -98,3 +101,22 @@ async def test_values_come_back_as_asyncpg_gives_them(connections: Any, sql: str
             differ.append((value, ours, theirs))
     assert not differ, differ[:5]
 
+
+
+async def test_every_connection_of_the_gateways_engine_reads_through_them() -> None:
+    """The engine's `connect` listener puts the codecs on each new connection, a replacement for an
+    invalidated one included. Seen where the two differ in writing: an unscaled numeric with zeros
+    before its point (asyncpg's own codec gives it an exponent)."""
+    if "postgresql" not in services.backends():
+        pytest.skip("PostgreSQL is not running here (in CI it must be)")
+    db = Database(load_settings(database_url=services.POSTGRES_ADMIN_URL))
+    probe = text("SELECT CAST('2490000' AS numeric), CAST('2026-01-02 03:04:05.000006+00' AS timestamptz)")
+    try:
+        for _ in range(2):
+            async with db.engine.connect() as connection:
+                number, instant = (await connection.execute(probe)).one()
+                assert repr(number) == "Decimal('2490000')"  # asyncpg's own: Decimal('2.49E+6')
+                assert instant == datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=UTC) and instant.tzinfo is UTC
+                await connection.invalidate()  # the pool connects anew for the next round
+    finally:
+        await db.dispose()

@@ -57,7 +57,7 @@ class DriverStatement:
             for listener in dispatch.before_cursor_execute:
                 listener(sync, None, self.sql, tuple(values), None, False)
         # A live connection's pooled DBAPI connection is an attribute; `get_raw_connection` would cross
-        # into a new greenlet to read it (some 25,000 instructions, a tenth of a small statement's cost).
+        # into a new greenlet to read it (about 6,600 instructions a statement, measured by bench.instructions).
         # One closed or invalidated goes that way, which reconnects or raises as SQLAlchemy does.
         raw = (await connection.get_raw_connection() if sync.closed or sync.invalidated else sync.connection)
         driver = raw.driver_connection

@@ -15,13 +15,12 @@ other costs less than a check-out and a pre-ping of its own would.
 from __future__ import annotations
 
 import asyncio
+import json
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from typing import Any
-
-import json
-import time
 
 import orjson
 from sqlalchemy import event, text

@@ -180,8 +180,7 @@ async def keyset_page(
         rows = await rows_on(connection, template, params)
     else:
         if seek is not None:
-            key, bound = tuple_(sort.column, id_column), tuple_(*seek)
-            stmt = stmt.where(key < bound if desc else key > bound)
+            stmt = stmt.where(_past(sort.column, id_column, tuple_(*seek), desc))
         order = _ordering(sort.column, id_column, desc)
         selected = as_rows(stmt, fields, id_column.key, sort.column.key)
         rows = records(await connection.execute(selected.order_by(*order).limit(size + 1)))
@@ -195,6 +194,13 @@ async def keyset_page(
         has_previous_page=more if backwards else after is not None,
         cursor_of=row_cursor(sort.column.key),
     )
+
+
+def _past(sort: Any, ident: Any, bound: Any, desc: bool) -> Any:
+    """The rows after the cursor `bound` (a `(sort, id)` row value) in a page's order: the row-value
+    comparison of keyset_page."""
+    key = tuple_(sort, ident)
+    return key < bound if desc else key > bound
 
 
 def _ordering(sort: Any, ident: Any, desc: bool) -> tuple[Any, Any]:
@@ -211,10 +217,9 @@ def _unfiltered_page(entity: Any, sort_column: InstrumentedAttribute[Any], id_co
     SQLAlchemy on every request."""
     sort, ident = core(sort_column), core(id_column)
     stmt = select(*some_columns(entity, fields, id_column.key, sort_column.key))
-    if seeking:  # the row-value comparison of keyset_page
-        key = tuple_(sort, ident)
-        bound = tuple_(bindparam("seek", type_=sort.type), bindparam("seek_id", type_=ident.type))
-        stmt = stmt.where(key < bound if desc else key > bound)
+    if seeking:
+        stmt = stmt.where(_past(sort, ident, tuple_(bindparam("seek", type_=sort.type),
+                                                    bindparam("seek_id", type_=ident.type)), desc))
     order = _ordering(sort, ident, desc)
     return stmt.order_by(*order).limit(bindparam("limit", type_=Integer))
 

@@ -720,12 +720,18 @@ def run(opts: Options) -> int:
         print("SQL statements per request by page size: "
               + "; ".join(f"{name} first/limit={size}: {count}" for name, size, count in page_probe))
     if opts.json_out:
-        opts.json_out.write_text(json.dumps({"header": header, "results": [vars(r) for r in results],
-                                             "statements_by_page_size": page_probe}, indent=2))
+        write_json(opts.json_out, {"header": header, "results": [vars(r) for r in results],
+                                   "statements_by_page_size": page_probe})
     failed = [r for r in results if r.errors]
     for r in failed:
         print(f"\nworkload {r.workload}: {r.errors} error(s), e.g. {r.error_samples[:1]}", file=sys.stderr)
     return 1 if failed else 0
+
+
+def write_json(path: Path, results: Any) -> None:
+    """`--json`'s file, its folder made first: bench/out/, the documented place, is not in a checkout."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(results, indent=2))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

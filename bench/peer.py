@@ -43,6 +43,7 @@ from bench.harness import (
     log,
     prepare_fixtures,
     run_load,
+    write_json,
 )
 from bench.load import cpu_seconds
 from bench.peer_db import PEER_DIR
@@ -365,9 +366,8 @@ def run_peer(opts: Options) -> int:
     print()
     print(format_table(outcomes, markdown=opts.markdown))
     if opts.json_out:
-        opts.json_out.write_text(json.dumps(
-            {"header": header, "shapes": [{**asdict(o), "ratio": o.ratio, "round_ratios": o.round_ratios}
-                                          for o in outcomes]}, indent=2))
+        write_json(opts.json_out, {"header": header, "shapes": [
+            {**asdict(o), "ratio": o.ratio, "round_ratios": o.round_ratios} for o in outcomes]})
     for o in outcomes:
         if any(o.errors):
             samples = [s for r in o.gateway + o.peer for s in r.error_samples][:2]

@@ -36,7 +36,7 @@ from sqlalchemy import select
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.typing import Subprotocol
 
-from bench.harness import ROOT, Server, _admin, bench_environment, free_port, log
+from bench.harness import ROOT, Server, _admin, bench_environment, free_port, log, write_json
 from stateset_gateway.auth.api_keys import create_api_key
 from stateset_gateway.config import load_settings
 from stateset_gateway.db.engine import Database
@@ -304,7 +304,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print()
     print(format_report([report], markdown=opts.markdown))
     if opts.json_out:
-        opts.json_out.write_text(json.dumps(asdict(report), indent=2))
+        write_json(opts.json_out, asdict(report))
     return 0 if report.delivered == report.subscribers * report.events else 1
 
 

@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_the_step_delivers_every_event_to_every_subscriber_and_reports_it(tmp_path: Path) -> None:
-    out = tmp_path / "report.json"
+    out = tmp_path / "out" / "report.json"  # a folder not made yet, as bench/out/ in a fresh checkout
     done = subprocess.run([sys.executable, "-m", "bench.subscriptions", "-N", "5", "-E", "2", "--json", str(out)],
                           cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stdout + done.stderr[-3000:]

@@ -2,7 +2,9 @@
 
 Every SQL statement the process sends is counted against the request that caused it, and the count
 is returned in the `X-Bench-SQL-Statements` response header; pool check-outs (each one a session,
-and with pre-ping a round trip of its own) in `X-Bench-DB-Checkouts`. The count lives in a context
+and with pre-ping a round trip of its own) in `X-Bench-DB-Checkouts`; a read connection kept from an
+earlier request (stateset_gateway/db/kept.py) is taken without one, so a steady stream of reads
+shows next to none. The count lives in a context
 variable holding a mutable cell: DataLoader batches run in tasks created during the request, which
 copy the request's context and so add to the same cell. Only the benchmark's server (bench/serve.py)
 wraps the gateway in this; the product itself carries no listener and no extra middleware.

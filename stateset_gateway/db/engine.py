@@ -6,10 +6,12 @@ write transactions opened with BEGIN IMMEDIATE so two writers never deadlock upg
 whose connections are pinged before use once they have rested (`_ping_when_rested`), so the gateway
 recovers by itself when the server comes back.
 
-Reads within a request share one connection (`Database.request_reads`): checked out on the
-request's first read, so with at most one liveness check, and returned when the request ends. Sibling loads
+Reads within a request share one connection (`Database.request_reads`): taken on the request's
+first read, so with at most one liveness check, and given back when the request ends. Sibling loads
 that run concurrently take turns on it; each statement is a single round trip, so waiting for the
-other costs less than a check-out and a pre-ping of its own would.
+other costs less than a check-out and a pre-ping of its own would. On PostgreSQL a read connection
+given back is kept for the next reader for up to a second rather than returned to the pool
+(`db/kept.py`): the check-out and return cost more than a small read's statement.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from sqlalchemy.util import await_
 
 from stateset_gateway.config import Settings
 from stateset_gateway.db import codecs
+from stateset_gateway.db.kept import IDLE_SINCE, RESTED_SECONDS, KeptConnections
 
 
 def _json_loads(text: str | bytes) -> Any:
@@ -86,10 +89,6 @@ def _sqlite_engine(settings: Settings, *, immediate: bool) -> AsyncEngine:
     return engine
 
 
-RESTED_SECONDS = 1.0
-"""How long a pooled PostgreSQL connection may rest before its next check-out pings it first."""
-
-
 def _ping_when_rested(engine: AsyncEngine) -> None:
     """SQLAlchemy's pre-ping, for connections that have rested: a round trip (about a tenth of the
     CPU of a small query) on every check-out bought nothing for a connection returned a moment ago
@@ -101,7 +100,8 @@ def _ping_when_rested(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "checkin")
     def _rested_since(_dbapi_connection: Any, record: Any) -> None:
-        record.info["returned_at"] = time.monotonic()
+        kept_since = record.info.pop(IDLE_SINCE, None)  # a kept connection's rest began before its return
+        record.info["returned_at"] = time.monotonic() if kept_since is None else kept_since
 
     @event.listens_for(engine.sync_engine, "checkout")
     def _ping_if_rested(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
@@ -172,7 +172,7 @@ class _RequestReads:
             self.holder = task
             try:
                 if self.connection is None:
-                    self.connection = await self.database.engine.connect()
+                    self.connection = await self.database.kept.take()
                 yield self.connection
             finally:
                 self.holder = None
@@ -180,7 +180,7 @@ class _RequestReads:
     async def close(self) -> None:
         if self.connection is not None:
             connection, self.connection = self.connection, None
-            await connection.close()
+            await self.database.kept.keep(connection)
 
 
 _request_reads: ContextVar[_RequestReads | None] = ContextVar("request_reads", default=None)
@@ -200,6 +200,7 @@ class Database:
             # The same pool; each checked-out connection switches to READ COMMITTED transactions
             # (no round trip) and back to autocommit when returned.
             self.write_engine = self.engine.execution_options(isolation_level="READ COMMITTED")
+        self.kept = KeptConnections(self.engine, enabled=self.kind == "postgresql")
         self._read_sessions = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
         self._write_sessions = async_sessionmaker(self.write_engine, expire_on_commit=False, autoflush=False)
 
@@ -228,8 +229,11 @@ class Database:
             async with reads.turn() as connection:
                 yield connection
             return
-        async with self.engine.connect() as connection:
+        connection = await self.kept.take()
+        try:
             yield connection
+        finally:
+            await self.kept.keep(connection)
 
     @asynccontextmanager
     async def reader(self) -> AsyncIterator[AsyncSession]:
@@ -241,17 +245,20 @@ class Database:
                     bind=connection, expire_on_commit=False, autoflush=False) as session:
                 yield session
             return
+        await self.kept.make_room()
         async with self._read_sessions() as session:
             yield session
 
     @asynccontextmanager
     async def writer(self) -> AsyncIterator[AsyncSession]:
         """One transaction: committed when the block ends, rolled back whole if it raises."""
+        await self.kept.make_room()
         async with self._write_sessions() as session, session.begin():
             yield session
 
     async def ping(self, timeout: float = 2.0) -> None:
         async def _ping() -> None:
+            await self.kept.make_room()
             async with self.engine.connect() as conn:
                 await conn.execute(text("SELECT 1"))
 
@@ -266,6 +273,7 @@ class Database:
             await conn.close()
 
     async def dispose(self) -> None:
+        await self.kept.close()
         await self.engine.dispose()
         if self.write_engine.pool is not self.engine.pool:
             await self.write_engine.dispose()

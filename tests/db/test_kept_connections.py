@@ -49,6 +49,14 @@ async def _request_reads(db: Database) -> int:
             return (await connection.get_raw_connection()).driver_connection.get_server_pid()  # type: ignore[no-any-return]
 
 
+async def _slow_reads(db: Database) -> int:
+    """A request whose read (through SQLAlchemy) takes a tenth of a second; its server pid."""
+    async with db.request_reads():
+        async with db.read() as connection:
+            await connection.exec_driver_sql("SELECT pg_sleep(0.1)")
+            return (await connection.get_raw_connection()).driver_connection.get_server_pid()  # type: ignore[no-any-return]
+
+
 async def _last_statement(db: Database, pid: int) -> str:
     admin = await asyncpg.connect(db.settings.database_url.replace("postgresql+asyncpg", "postgresql"))
     try:
@@ -81,13 +89,7 @@ async def test_concurrent_readers_take_a_connection_each_and_a_writer_does_not_w
     if small.kind == "sqlite":
         assert await _keeps_nothing(small)
         return
-    async def reader() -> int:
-        async with small.request_reads():
-            async with small.read() as connection:
-                await connection.exec_driver_sql("SELECT pg_sleep(0.1)")
-                return (await connection.get_raw_connection()).driver_connection.get_server_pid()  # type: ignore[no-any-return]
-
-    pids = await asyncio.gather(reader(), reader())
+    pids = await asyncio.gather(_slow_reads(small), _slow_reads(small))
     assert len(set(pids)) == 2 and len(small.kept.idle) == 2  # the whole pool is kept
     async with asyncio.timeout(1):  # well inside the pool's two-second wait
         async with small.writer() as session:
@@ -101,13 +103,7 @@ async def test_kept_connections_are_not_lent_once_the_server_has_dropped_connect
     if small.kind == "sqlite":
         assert await _keeps_nothing(small)
         return
-    async def reader() -> int:
-        async with small.request_reads():
-            async with small.read() as connection:
-                await connection.exec_driver_sql("SELECT pg_sleep(0.1)")
-                return (await connection.get_raw_connection()).driver_connection.get_server_pid()  # type: ignore[no-any-return]
-
-    pids = await asyncio.gather(reader(), reader())
+    pids = await asyncio.gather(_slow_reads(small), _slow_reads(small))
     admin = await asyncpg.connect(small.settings.database_url.replace("postgresql+asyncpg", "postgresql"))
     try:
         for pid in pids:  # as a server restart would

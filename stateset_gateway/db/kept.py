@@ -64,7 +64,10 @@ class KeptConnections:
 
     async def keep(self, connection: AsyncConnection) -> None:
         """Keep `connection` for the next reader, or return it to the pool when it cannot be lent."""
-        if self.enabled and connection.in_transaction():
+        if not self.enabled:
+            await connection.close()
+            return
+        if connection.in_transaction():
             # A statement run through SQLAlchemy began one: in autocommit only its bookkeeping, ended
             # without a round trip (the engine skips autocommit rollbacks), but never carried over.
             try:
@@ -72,7 +75,7 @@ class KeptConnections:
             except Exception:  # noqa: BLE001 - not lent again; closing it is what the pool would do
                 await connection.close()
                 return
-        if not self.enabled or connection.closed or connection.invalidated:
+        if connection.closed or connection.invalidated:
             await connection.close()
             return
         self.idle.append((connection, time.monotonic()))

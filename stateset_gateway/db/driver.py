@@ -19,6 +19,7 @@ nothing.
 from __future__ import annotations
 
 from collections import namedtuple
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -41,7 +42,7 @@ class DriverStatement:
     parameters: tuple[str, ...]  # bind parameter names, in $n order
     processors: dict[str, Any]  # bind processors by parameter name
     defaults: dict[str, Any]  # the statement's own values of its parameters
-    record: type[tuple[Any, ...]]
+    build: RecordBuilder
 
     async def fetch(self, connection: AsyncConnection, params: dict[str, Any]) -> list[Any]:
         """The statement's rows as named tuples (like loaders.records)."""
@@ -65,9 +66,8 @@ class DriverStatement:
             found = await driver.fetch(self.sql, *values)
         except Exception:  # noqa: BLE001 - answered as SQLAlchemy answers it (see the module's docstring)
             result = await connection.execute(self.statement, params)
-            return [tuple.__new__(self.record, row) for row in result.all()]
-        make, record = tuple.__new__, self.record
-        return [make(record, row) for row in found]
+            return self.build(result.all())
+        return self.build(found)
 
 
 @lru_cache(maxsize=1024)
@@ -81,8 +81,8 @@ def driver_statement(statement: Any, dialect: Dialect) -> DriverStatement | None
         if column.key is None or not isinstance(column.type, IDENTICAL):
             return None
         names.append(column.key)
-    record = record_type(tuple(names))
-    if record is None:
+    build = record_builder(tuple(names))
+    if build is None:
         return None
     compiled = statement.compile(dialect=dialect)
     positions = compiled.positiontup
@@ -90,7 +90,7 @@ def driver_statement(statement: Any, dialect: Dialect) -> DriverStatement | None
         return None
     defaults = {name: bind.value for name, bind in compiled.binds.items()}
     return DriverStatement(statement, str(compiled), tuple(positions), dict(compiled._bind_processors), defaults,
-                           record)
+                           build)
 
 
 @lru_cache(maxsize=512)
@@ -100,3 +100,49 @@ def record_type(names: tuple[str, ...]) -> type[tuple[Any, ...]] | None:
         return namedtuple("Record", names)  # type: ignore[misc]  # noqa: PYI024
     except ValueError:
         return None
+
+
+RecordBuilder = Callable[[Iterable[Sequence[Any]]], list[Any]]
+
+JOINED_SEPARATOR = "__"
+"""In a column's label, between the attribute holding a joined row and the column's own name
+(`joined_customer_id__email`: resolvers/loaders.py `Join`); no model attribute contains it."""
+
+
+@lru_cache(maxsize=512)
+def record_builder(names: tuple[str, ...]) -> RecordBuilder | None:
+    """What makes a statement's rows, with these column labels, into records (named tuples), or
+    None when a label is not an identifier. Columns of a joined row (labelled `<attribute>__<name>`,
+    after the row's own) become a record of their own, held by the row as `<attribute>`, or None
+    when the outer join found no row (its id is null)."""
+    own = [name for name in names if JOINED_SEPARATOR not in name]
+    groups: dict[str, list[str]] = {}
+    for name in names[len(own):]:
+        attribute, _, column = name.partition(JOINED_SEPARATOR)
+        groups.setdefault(attribute, []).append(column)
+    record = record_type((*own, *groups))
+    if record is None or len(own) + sum(map(len, groups.values())) != len(names) or names[:len(own)] != tuple(own):
+        return None  # a joined row's columns must follow the row's own
+    make = tuple.__new__
+    if not groups:
+        return lambda rows: [make(record, row) for row in rows]
+    joined = []
+    start = len(own)
+    for columns in groups.values():
+        related = record_type(tuple(columns))
+        if related is None or "id" not in columns:
+            return None
+        joined.append((start, start + len(columns), start + columns.index("id"), related))
+        start += len(columns)
+    width = len(own)
+
+    def build(rows: Iterable[Sequence[Any]]) -> list[Any]:
+        out = []
+        for row in rows:
+            values = list(row[:width])
+            for begin, end, ident, related in joined:
+                values.append(None if row[ident] is None else make(related, row[begin:end]))
+            out.append(make(record, values))
+        return out
+
+    return build

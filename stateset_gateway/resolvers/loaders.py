@@ -17,12 +17,19 @@ The loaders marked `projecting` also take `fields`, the attributes their caller 
 those columns are selected (with the id and the key rows are grouped by). A query asks for a few
 fields of each row, and reading a column costs, per row, its decoding in the driver and its
 conversion on the way out (a timestamp about a microsecond): most of a wide row is never read.
+
+`fields` may also name `Join`s: to-one relations read in the same statement, outer-joined, each
+row then holding its related row as one more attribute (`Join.attribute`). A statement costs a
+round trip and the machinery around it, more than reading the related columns alongside: an
+inventory page with its products and locations is one statement instead of three. The loaders
+marked `joinable` (a row by its id) are the relations that can be read so.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from functools import cache, lru_cache
 from operator import attrgetter
 from typing import Any, TypeVar
@@ -35,7 +42,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 from sqlmodel import SQLModel
 
 from stateset_gateway import errors
-from stateset_gateway.db.driver import driver_statement, record_type
+from stateset_gateway.db.driver import driver_statement, record_builder
 from stateset_gateway.db.engine import Database
 from stateset_gateway.db.models import (
     Customer,
@@ -55,8 +62,42 @@ from stateset_gateway.resolvers.common import parse_id
 T = TypeVar("T", bound=SQLModel)
 
 
-Fields = frozenset[str] | None
-"""The attributes of a row its reader needs; None: every column."""
+@dataclass(frozen=True)
+class Join:
+    """The row of `model` whose id is the parent row's `key`, read with the parent (an outer join),
+    holding `fields` and its id (None: every column): the parent's record holds it, or None, as
+    `attribute`."""
+
+    key: str
+    model: type[SQLModel]
+    fields: frozenset[str] | None
+
+    @property
+    def attribute(self) -> str:
+        return JOINED_PREFIX + self.key
+
+
+JOINED_PREFIX = "joined_"
+"""Of a record's attribute holding a joined row; its columns are labelled `joined_<key>__<name>`
+in the statement (db/driver.py `record_builder` makes the row of them)."""
+
+Fields = frozenset[str | Join] | None
+"""The attributes of a row its reader needs, and the to-one relations to read with it; None: every
+column, no relation."""
+
+
+def names_of(fields: Fields) -> frozenset[str] | None:
+    """The attributes `fields` names (without its joins)."""
+    if fields is None:
+        return None
+    return frozenset(name for name in fields if type(name) is str)
+
+
+def joins_of(fields: Fields) -> tuple[Join, ...]:
+    """The joins `fields` names, in a stable order (their statement is built once per `fields`)."""
+    if not fields:
+        return ()
+    return tuple(sorted((join for join in fields if type(join) is Join), key=lambda join: join.key))
 
 Record = Any
 """A row of the read API: a named tuple with the model's attribute names (`records`,
@@ -79,12 +120,41 @@ def columns(model: type[SQLModel]) -> tuple[Any, ...]:
 
 def some_columns(model: type[SQLModel], fields: Fields, *always: str) -> tuple[Any, ...]:
     """The columns named by `fields` and `always`, in table order; every column when `fields` is None
-    or names an attribute that is not a column (a reader that needs more than columns)."""
+    or names an attribute that is not a column (a reader that needs more than columns). Its joins
+    are `with_joins`'s."""
     labelled = _labelled(model)
-    if fields is None or not fields <= labelled.keys():
+    names = names_of(fields)
+    if names is None or not names <= labelled.keys():
         return columns(model)
-    wanted = fields.union(always)
+    wanted = names.union(always)
     return tuple(column for name, column in labelled.items() if name in wanted)
+
+
+def with_joins(stmt: Select[Any], model: type[SQLModel], fields: Fields) -> Select[Any]:
+    """`stmt` (rows of `model`) with the related rows of `fields`' joins outer-joined and their
+    columns selected after the parent's, labelled for db/driver.py's `record_builder`. A join whose
+    key is not a column of `model` is left out: the reader then finds no `attribute` on the rows, and
+    loads the relation as usual."""
+    table = model.__table__  # type: ignore[attr-defined]
+    names = _column_names(model)
+    for join in joins_of(fields):
+        if join.key not in names:
+            continue
+        related = join.model.__table__.alias(join.attribute)  # type: ignore[attr-defined]
+        related_names = _column_names(join.model)
+        wanted = names_of(join.fields)
+        if wanted is None or not wanted <= related_names.keys():
+            wanted = frozenset(related_names)
+        stmt = stmt.outerjoin(related, related.c.id == table.c[names[join.key]]).add_columns(
+            *(related.c[column].label(f"{join.attribute}__{name}") for name, column in related_names.items()
+              if name in wanted or name == "id"))
+    return stmt
+
+
+@cache
+def _column_names(model: type[SQLModel]) -> dict[str, str]:
+    """Attribute name -> column name, in table order."""
+    return {prop.key: prop.columns[0].name for prop in sa_inspect(model).column_attrs}
 
 
 Load = Callable[..., Any]
@@ -98,6 +168,20 @@ def projecting(load: Load) -> Load:
 
 def projects(load: Load) -> bool:
     return getattr(load, "projects", False)
+
+
+def joinable(model: type[SQLModel]) -> Callable[[Load], Load]:
+    """Marks a batch function answering each key's row of `model` by its id (or None): a relation it
+    loads may be read in its parent's statement instead (`Join`)."""
+    def mark(load: Load) -> Load:
+        load.joins = model  # type: ignore[attr-defined]
+        return load
+
+    return mark
+
+
+def joined_model(load: Load) -> type[SQLModel] | None:
+    return getattr(load, "joins", None)
 
 
 def core(attribute: InstrumentedAttribute[Any]) -> ColumnElement[Any]:
@@ -117,26 +201,27 @@ def keys_in(column: ColumnElement[Any], kind: str) -> ColumnElement[bool]:
 # Bounded: a statement per set of fields that documents select, which clients choose.
 @lru_cache(maxsize=512)
 def _by_id(model: type[SQLModel], kind: str, fields: Fields = None) -> Select[Any]:
-    return (select(*some_columns(model, fields, "id"))
-            .where(keys_in(core(model.id), kind)))  # type: ignore[attr-defined]
+    stmt = select(*some_columns(model, fields, "id")).where(keys_in(core(model.id), kind))  # type: ignore[attr-defined]
+    return with_joins(stmt, model, fields)
 
 
 @lru_cache(maxsize=512)
 def _grouped_by(column: InstrumentedAttribute[Any], order_by: tuple[InstrumentedAttribute[Any], ...],
                 kind: str, fields: Fields = None) -> Select[Any]:
-    return (select(*some_columns(column.class_, fields, "id", column.key))
+    stmt = (select(*some_columns(column.class_, fields, "id", column.key))
             .where(keys_in(core(column), kind)).order_by(*map(core, order_by)))
+    return with_joins(stmt, column.class_, fields)
 
 
 def records(result: Result[Any]) -> list[Any]:
     """A result's rows as named tuples: they read like the model (`record.order_number`), as
     SQLAlchemy's rows do, but an attribute is read in a tenth of the time (an SQLAlchemy row finds
-    it only after a failed ordinary lookup), and a page's build reads thousands of them."""
-    record = record_type(tuple(result.keys()))
-    if record is None:
+    it only after a failed ordinary lookup), and a page's build reads thousands of them. A joined
+    row's columns become a record of their own (`Join`)."""
+    build = record_builder(tuple(result.keys()))
+    if build is None:
         return list(result.all())
-    make = tuple.__new__
-    return [make(record, row) for row in result.all()]
+    return build(result.all())
 
 
 async def rows(db: Database, stmt: Any, params: dict[str, Any] | None = None) -> list[Any]:
@@ -199,21 +284,25 @@ async def first_where(db: Database, attribute: InstrumentedAttribute[Any], value
     return found[0] if found else None
 
 
+@joinable(Customer)
 @projecting
 async def customers(db: Database, keys: Sequence[uuid.UUID], fields: Fields = None) -> list[Record | None]:
     return await by_id(db, Customer, keys, fields)
 
 
+@joinable(Product)
 @projecting
 async def products(db: Database, keys: Sequence[uuid.UUID], fields: Fields = None) -> list[Record | None]:
     return await by_id(db, Product, keys, fields)
 
 
+@joinable(Order)
 @projecting
 async def orders(db: Database, keys: Sequence[uuid.UUID], fields: Fields = None) -> list[Record | None]:
     return await by_id(db, Order, keys, fields)
 
 
+@joinable(InventoryLocation)
 @projecting
 async def locations(db: Database, keys: Sequence[uuid.UUID], fields: Fields = None) -> list[Record | None]:
     return await by_id(db, InventoryLocation, keys, fields)
@@ -274,8 +363,9 @@ def _recent_orders(kind: str, fields: Fields = None) -> Select[Any]:
     ranked = select(order_id, rank).where(keys_in(customer_id, kind)).subquery()
     # A page's rows hold their cursor's sort key and id, and the customer they are grouped by.
     wanted = some_columns(Order, fields, "id", "created_at", "customer_id")
-    return (select(*wanted).join(ranked, ranked.c.id == order_id)
+    stmt = (select(*wanted).join(ranked, ranked.c.id == order_id)
             .where(ranked.c.rank <= bindparam("limit")).order_by(created_at.desc(), order_id.desc()))
+    return with_joins(stmt, Order, fields)
 
 
 @projecting

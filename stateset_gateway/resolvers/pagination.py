@@ -25,7 +25,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 from stateset_gateway import errors
 from stateset_gateway.db.engine import Database
 from stateset_gateway.db.types import Money, UTCDateTime
-from stateset_gateway.resolvers.loaders import Fields, columns, core, records, rows_on, some_columns
+from stateset_gateway.resolvers.loaders import Fields, columns, core, records, rows_on, some_columns, with_joins
 
 T = TypeVar("T")
 MAX_LIMIT = 100  # the largest offset page (REST `limit`)
@@ -138,11 +138,12 @@ def clamp_first(first: int | None, last: int | None, default: int, maximum: int)
 def as_rows(stmt: Select[Any], fields: Fields = None, *always: str) -> Select[Any]:
     """`select(Model)...` as the same query of `Model`'s columns (loaders.columns): plain rows that
     read like instances, without an ORM instance built per row. With `fields`, of those columns and
-    `always` only (loaders.some_columns)."""
+    `always` only (loaders.some_columns), and the rows of its joins (loaders.with_joins)."""
     entity = stmt.column_descriptions[0]["entity"]
     if entity is None:
         return stmt
-    return stmt.with_only_columns(*(columns(entity) if fields is None else some_columns(entity, fields, *always)))
+    stmt = stmt.with_only_columns(*(columns(entity) if fields is None else some_columns(entity, fields, *always)))
+    return with_joins(stmt, entity, fields)
 
 
 async def keyset_page(
@@ -221,7 +222,7 @@ def _unfiltered_page(entity: Any, sort_column: InstrumentedAttribute[Any], id_co
         stmt = stmt.where(_past(sort, ident, tuple_(bindparam("seek", type_=sort.type),
                                                     bindparam("seek_id", type_=ident.type)), desc))
     order = _ordering(sort, ident, desc)
-    return stmt.order_by(*order).limit(bindparam("limit", type_=Integer))
+    return with_joins(stmt, entity, fields).order_by(*order).limit(bindparam("limit", type_=Integer))
 
 
 async def count(connection: AsyncConnection, stmt: Select[Any]) -> int:
@@ -255,7 +256,7 @@ def _unfiltered_offset_page(entity: Any, sort_column: InstrumentedAttribute[Any]
     """A REST page of a whole table, as `_unfiltered_page` is a cursor page of one."""
     sort, ident = core(sort_column), core(id_column)
     order = _ordering(sort, ident, desc)
-    return (select(*some_columns(entity, fields, id_column.key)).order_by(*order)
+    return (with_joins(select(*some_columns(entity, fields, id_column.key)), entity, fields).order_by(*order)
             .offset(bindparam("offset", type_=Integer)).limit(bindparam("limit", type_=Integer)))
 
 

@@ -24,6 +24,7 @@ from strawberry.dataloader import DataLoader
 from stateset_gateway.auth.principal import Principal
 from stateset_gateway.config import Settings
 from stateset_gateway.db.engine import Database
+from stateset_gateway.resolvers.loaders import Fields
 
 BatchLoad = Callable[[Database, Sequence[Any]], Awaitable[Sequence[Any]]]
 """A batch function of resolvers/loaders.py: `(db, keys) -> one result per key, in key order`."""
@@ -51,8 +52,8 @@ class Context:
     settings: Settings
     loaders: Loaders = field(init=False)
     principal: Principal | None = None
-    memo: dict[tuple[int, str, bytes, frozenset[str] | None], tuple[Any, Any]] = field(default_factory=dict)
-    projections: dict[str, frozenset[str]] = field(default_factory=dict)
+    memo: dict[tuple[int, str, bytes, Fields], tuple[Any, Any]] = field(default_factory=dict)
+    projections: dict[str, Fields] = field(default_factory=dict)
     """By response key of a root field: the attributes its rows will be read for, as the planned
     executor knows them (schema/execution/plan.py) before it calls the field's resolver."""
 
@@ -60,12 +61,13 @@ class Context:
         self.loaders = Loaders(self.db)
 
 
-def projection_of(info: GraphQLResolveInfo) -> frozenset[str] | None:
-    """The attributes a root field's rows will be read for (None: every column). Known only to the
+def projection_of(info: GraphQLResolveInfo) -> Fields:
+    """The attributes a root field's rows will be read for, and the relations to read with them
+    (resolvers/loaders.py `Fields`; None: every column). Known only to the
     planned executor; under graphql-core a resolver loads whole rows, as it always has."""
     if info.path.prev is not None:
         return None
-    projections: dict[str, frozenset[str]] = info.context.projections
+    projections: dict[str, Fields] = info.context.projections
     return projections.get(info.path.key)  # type: ignore[arg-type]
 
 
@@ -75,7 +77,7 @@ def memoized(resolve: GraphQLFieldResolver) -> GraphQLFieldResolver:
     parent is kept with the answer, so its identity is never reused by another object meanwhile."""
 
     def run(source: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
-        memo: dict[tuple[int, str, bytes, frozenset[str] | None], tuple[Any, Any]] = info.context.memo
+        memo: dict[tuple[int, str, bytes, Fields], tuple[Any, Any]] = info.context.memo
         key = (id(source), info.field_name, orjson.dumps(args, option=orjson.OPT_SORT_KEYS, default=str),
                projection_of(info))  # aliases reading other columns of the same rows load their own
         hit = memo.get(key)

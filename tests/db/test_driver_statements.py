@@ -19,6 +19,7 @@ from stateset_gateway.db.models import (
     CustomerAddress,
     InventoryBalance,
     InventoryLocation,
+    InventoryReservation,
     Order,
     OrderItem,
     Payment,
@@ -28,6 +29,7 @@ from stateset_gateway.db.models import (
     Shipment,
 )
 from stateset_gateway.resolvers import loaders
+from stateset_gateway.resolvers.inventory import reserve_inventory
 from tests.support.statements import StatementLog
 
 BY_ID = (Customer, Product, Order, InventoryLocation)
@@ -109,3 +111,33 @@ async def test_a_failing_driver_statement_fails_as_sqlalchemy_reports_it(db: Dat
         with pytest.raises(DBAPIError, match="invalid byte sequence|0x00") as raised:
             await prepared.fetch(connection, {"value": "ORD-\x00"})
     assert isinstance(to_domain_error(raised.value), ValidationFailed)
+
+
+async def test_a_joined_row_is_read_with_its_parent_and_is_none_where_the_join_finds_none(
+    db: Database, backend: str
+) -> None:
+    """A join (loaders.Join) gives each parent row its related row as one attribute, or None when the
+    key is null; on PostgreSQL the driver's rows are SQLAlchemy's, joined row included."""
+    await seed(db, SeedSize(customers=3, products=3, orders=6))
+    async with db.engine.connect() as connection:
+        level = (await connection.execute(select(InventoryBalance.product_id, InventoryBalance.location_id)
+                                          .where(InventoryBalance.on_hand - InventoryBalance.reserved >= 1))).first()
+    assert level is not None
+    held = await reserve_inventory(db, {"product_id": level.product_id, "location_id": level.location_id,
+                                        "quantity": 1, "reference": "marketplace"})
+    fields = frozenset({"id", "order_id", loaders.Join("order_id", Order, frozenset({"order_number"}))})
+    statement = loaders.with_joins(select(*loaders.some_columns(InventoryReservation, fields, "id")),
+                                   InventoryReservation, fields)
+    async with db.engine.connect() as connection:
+        rows = await loaders.rows_on(connection, statement)
+    by_id = {row.id: row for row in rows}
+    assert by_id[held.id].order_id is None and by_id[held.id].joined_order_id is None
+    with_order = [row for row in rows if row.order_id is not None]
+    assert with_order, "the seed reserves stock for its open orders"
+    for row in with_order:
+        assert row.joined_order_id.id == row.order_id and row.joined_order_id.order_number.startswith("ORD-")
+        assert row.joined_order_id._fields == ("id", "order_number")
+    if backend == "postgresql":
+        direct, expected = await _both(db, statement, {})
+        assert [(_typed([r[:-1]]), r[-1] and _typed([r[-1]])) for r in sorted(direct, key=lambda r: r.id)] == [
+            (_typed([r[:-1]]), r[-1] and _typed([r[-1]])) for r in sorted(expected, key=lambda r: r.id)]

@@ -34,6 +34,8 @@ async def test_a_failing_nullable_relation_is_null_with_an_error_at_each_path(
         return await by_id(db, model, keys)
 
     monkeypatch.setattr(loaders, "by_id", broken)
+    # Loaded by a statement of its own, not read with the orders (schema/execution/joins.py).
+    monkeypatch.delattr(loaders.customers, "joins")
     body = (await gql.post("{ orders { nodes { orderNumber customer { email } } } }")).json()
     assert [node["customer"] for node in body["data"]["orders"]["nodes"]] == [None, None]
     assert sorted(e["path"][2] for e in body["errors"]) == [0, 1]

@@ -93,16 +93,17 @@ async def test_a_nested_page_selects_only_the_columns_it_reads(gql: GraphQLClien
             items { quantity product { sku inventoryLevels { available } } } } } } }""")
     assert len(data["orders"]["edges"]) == 5
     assert all(edge["node"]["customer"]["fullName"] for edge in data["orders"]["edges"])
-    # The page: what the nodes read, their id and the sort key their cursors are made of.
-    assert _selected(_statement_on(statements, "orders"), "orders") == {
-        "id", "order_number", "total", "customer_id", "created_at"}
-    assert _selected(_statement_on(statements, "customers"), "customers") == {
-        "id", "email", "first_name", "last_name"}
-    assert _selected(_statement_on(statements, "order_items"), "order_items") == {
-        "id", "order_id", "quantity", "product_id"}
-    assert _selected(_statement_on(statements, "products"), "products") == {"id", "sku"}
+    # The page: what the nodes read, their id and the sort key their cursors are made of; the
+    # customers are read in the same statement (joined), of them what `email fullName` read.
+    page = _statement_on(statements, "orders")
+    assert _selected(page, "orders") == {"id", "order_number", "total", "customer_id", "created_at"}
+    assert _selected(page, "joined_customer_id") == {"id", "email", "first_name", "last_name"}
+    items = _statement_on(statements, "order_items")
+    assert _selected(items, "order_items") == {"id", "order_id", "quantity", "product_id"}
+    assert _selected(items, "joined_product_id") == {"id", "sku"}
     assert _selected(_statement_on(statements, "inventory_balances"), "inventory_balances") == {
         "id", "product_id", "on_hand", "reserved"}
+    assert len(per_row_work(statements)) == 3
 
 
 async def test_aliases_reading_other_columns_of_the_same_rows_each_get_theirs(gql: GraphQLClient,

@@ -55,8 +55,9 @@ from graphql.language import Visitor
 from graphql.pyutils import Path, is_iterable
 
 from stateset_gateway.caches import SizedLRU, document_bytes
-from stateset_gateway.schema.common import Connection, Edge
+from stateset_gateway.schema.common import Connection
 from stateset_gateway.schema.execution.compile import fast_builder
+from stateset_gateway.schema.execution.joins import join_to_one
 from stateset_gateway.schema.execution.serialize import serializer
 from stateset_gateway.resolvers.loaders import projects
 from stateset_gateway.schema.execution.tree import (
@@ -68,6 +69,7 @@ from stateset_gateway.schema.execution.tree import (
     ObjectPlan,
     Plan,
     Run,
+    row_selections,
 )
 from stateset_gateway.schema.relations import Derived, Relation, Shape, declaration_of
 
@@ -110,9 +112,11 @@ def plan_operation(schema: GraphQLSchema, fragments: dict[str, FragmentDetails],
     scope = _Scope(schema, fragments, variables, operation)
     try:
         grouped = collect_fields(schema, fragments, variables, root_type, operation).grouped_field_set
-        return Plan(operation, _object_plan(scope, root_type, grouped, root=True))
+        root = _object_plan(scope, root_type, grouped, root=True)
     except (Unplannable, RecursionError):
         return None
+    join_to_one(root)
+    return Plan(operation, root)
 
 
 def refusal(parent: GraphQLObjectType, name: str, *, root: bool = False) -> str | None:
@@ -222,27 +226,11 @@ def _projection(plan: FieldPlan) -> Fields:
 
 
 def _rows_read(selection: ObjectPlan) -> Fields:
-    """What a root field's selection reads of the rows its resolver answers: the object's own
-    reads, or for a connection what its nodes and edges' nodes read (its cursors and pageInfo read
-    the sort key and id, which a page always holds: resolvers/pagination.py)."""
-    if not _is_a(selection, Connection):
-        return selection.reads
-    reads: list[Fields] = []
-    for field_plan in selection.fields:
-        inner = field_plan.selection
-        if field_plan.name == "nodes" and inner is not None:
-            reads.append(inner.reads)
-        elif field_plan.name == "edges" and inner is not None and _is_a(inner, Edge):
-            reads.extend(f.selection.reads if f.selection is not None else frozenset() for f in inner.fields
-                         if f.name == "node")
-        elif field_plan.name not in ("pageInfo", "totalCount", "__typename"):
-            return None
-    return _union(reads)
-
-
-def _is_a(selection: ObjectPlan, cls: type) -> bool:
-    definition = (selection.type.extensions or {}).get("strawberry-definition")
-    return definition is not None and isinstance(definition.origin, type) and issubclass(definition.origin, cls)
+    """What a root field's selection reads of the rows its resolver answers: what the selections of
+    those rows read (`row_selections`; a connection's cursors and pageInfo read the sort key and id,
+    which a page always holds: resolvers/pagination.py)."""
+    found = row_selections(selection)
+    return None if found is None else _union(inner.reads for inner in found)
 
 
 def _kind(graphql_field: GraphQLField, root: bool) -> Kind:

@@ -2,7 +2,8 @@
 
 Load: walk the plan level by level; each relation at a level is one call of its batch function for
 the keys of every parent at that level (deduplicated, and minus keys this request already loaded,
-as a per-request DataLoader would skip them); sibling loads run concurrently. A relation's
+as a per-request DataLoader would skip them), unless its rows were read with the parents' (a
+joined to-one relation, joins.py); sibling loads run concurrently. A relation's
 permission is decided once per request against the caller the root field authenticated.
 
 Build: each selection's functions (made with the plan) turn rows into dicts: the fast one first;
@@ -17,7 +18,7 @@ import asyncio
 import inspect
 import operator
 import traceback
-from collections.abc import Awaitable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,6 +56,8 @@ class _Failure:
 
 
 Frontier = list[tuple[ObjectPlan, list[Any]]]
+
+_NOT_READ = object()  # a parent row without a joined relation's attribute
 
 MAX_COERCION_ERRORS = 50  # graphql-core's default
 
@@ -335,6 +338,8 @@ class Run:
                     for key in keys:
                         self._want(wanted, load, (key, size))
                 paging.append((field_plan, list(keys), first, after))
+            elif field_plan.joined is not None:
+                self._take_joined(wanted, load, field_plan.joined.attribute, rows, key_of)
             else:
                 for key in keys:
                     self._want(wanted, load, key)
@@ -348,6 +353,19 @@ class Run:
     def _want(self, wanted: dict[Load, dict[Any, None]], load: Load, key: Any) -> None:
         if key not in self._values.setdefault(load, {}):
             wanted.setdefault(load, {})[key] = None
+
+    def _take_joined(self, wanted: dict[Load, dict[Any, None]], load: Load, attribute: str, rows: list[Any],
+                     key_of: Callable[[Any], Any]) -> None:
+        """A joined relation's rows, read with their parents' (joins.py): each parent holds its own.
+        A parent whose statement did not read the join has no such attribute; its key is loaded."""
+        values = self._values.setdefault(load, {})
+        for row in rows:
+            related = getattr(row, attribute, _NOT_READ)
+            key = key_of(row)
+            if related is _NOT_READ:
+                self._want(wanted, load, key)
+            elif key not in values:
+                values[key] = related
 
     def _next_frontier(self, followed: list[tuple[FieldPlan, dict[Any, None]]]) -> Frontier:
         frontier: Frontier = []

@@ -21,11 +21,10 @@ from graphql import (
 from graphql.execution.collect_fields import FieldDetails
 from graphql.pyutils import Path
 
+from stateset_gateway.resolvers.loaders import Fields, Join
+from stateset_gateway.schema.common import Connection, Edge
 from stateset_gateway.schema.context import BatchLoad
 from stateset_gateway.schema.relations import Relation
-
-Fields = frozenset[str] | None
-"""Attributes of a row (None: not known, so every column)."""
 
 Load = tuple[BatchLoad, Fields]
 """A batch function and the fields its rows are read for: what a run keys its loaded values by, so a
@@ -79,6 +78,7 @@ class FieldPlan:
     load: Load | None = None  # RELATION, PAGE: what loads it, for which fields of its rows
     reads: Fields = None  # the attributes of the parent this field reads
     rows_read: Fields = None  # ROOT: the attributes of the rows its resolver answers that are read
+    joined: Join | None = None  # RELATION: read with its parents' rows (joins.py)
     selection: ObjectPlan | None = None  # the plan of the innermost object type, if any
     list_depth: int = 0
     complete: Complete = field(init=False, repr=False)
@@ -123,3 +123,26 @@ class Plan:
     @property
     def serial(self) -> bool:
         return self.operation.operation is OperationType.MUTATION
+
+
+def is_a(selection: ObjectPlan, cls: type) -> bool:
+    """Whether `selection` is of the Strawberry type `cls` (or a subclass: a generic's instance)."""
+    definition = (selection.type.extensions or {}).get("strawberry-definition")
+    return definition is not None and isinstance(definition.origin, type) and issubclass(definition.origin, cls)
+
+
+def row_selections(selection: ObjectPlan) -> list[ObjectPlan] | None:
+    """The selections whose objects are the rows answering `selection`: itself, or for a connection
+    its nodes' and its edges' nodes' (None: another field of the connection reads something else)."""
+    if not is_a(selection, Connection):
+        return [selection]
+    found: list[ObjectPlan] = []
+    for field_plan in selection.fields:
+        inner = field_plan.selection
+        if field_plan.name == "nodes" and inner is not None:
+            found.append(inner)
+        elif field_plan.name == "edges" and inner is not None and is_a(inner, Edge):
+            found.extend(f.selection for f in inner.fields if f.name == "node" and f.selection is not None)
+        elif field_plan.name not in ("pageInfo", "totalCount", "__typename"):
+            return None
+    return found

@@ -1,0 +1,129 @@
+"""To-one relations read in their parent's statement (schema/execution/joins.py), as a client sees them.
+
+Every query here goes through the differential client (tests/graphql/conftest.py), so each answer
+is also compared with graphql-core's, whose resolvers load every relation through its DataLoader.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from stateset_gateway.db.demo import SeedSize, seed
+from stateset_gateway.db.engine import Database
+from tests.support import factories as f
+from tests.support.graphql_client import GraphQLClient
+from tests.support.statements import StatementLog, per_row_work
+
+
+def _reads(statements: list[str]) -> list[str]:
+    return [s for s in per_row_work(statements) if s.lstrip().upper().startswith("SELECT")]
+
+
+async def test_an_inventory_page_with_its_products_and_locations_is_one_statement(
+    gql: GraphQLClient, sql: StatementLog, db: Database
+) -> None:
+    await seed(db, SeedSize(customers=4, products=6, orders=5))
+    with sql.recording() as statements:
+        data = await gql("{ inventory(first: 20) { nodes { onHand product { sku name } location { code } } } }")
+    nodes = data["inventory"]["nodes"]
+    assert len(nodes) > 6  # several locations per product
+    assert all(node["product"]["sku"] and node["location"]["code"] for node in nodes)
+    assert len(_reads(statements)) == 1, statements
+
+
+async def test_an_order_reads_its_customer_and_its_items_their_products_in_their_own_statements(
+    gql: GraphQLClient, sql: StatementLog
+) -> None:
+    customer = await f.customer(gql)
+    first, _ = await f.stocked_product(gql, 10)
+    second, _ = await f.stocked_product(gql, 10)
+    order = await f.order(gql, customer["id"], [(first["id"], 1), (second["id"], 2)])
+    with sql.recording() as statements:
+        data = await gql("query($id: ID!) { order(id: $id) { orderNumber customer { email }"
+                         " items { quantity product { sku } } } }", {"id": order["id"]})
+    assert data["order"]["customer"]["email"] == customer["email"]
+    assert sorted((i["product"]["sku"], i["quantity"]) for i in data["order"]["items"]) == sorted(
+        [(first["sku"], 1), (second["sku"], 2)])
+    reads = _reads(statements)
+    assert len(reads) == 2, reads  # the order with its customer; the items with their products
+    assert re.search(r"FROM orders LEFT OUTER JOIN customers", reads[0])
+    assert re.search(r"FROM order_items LEFT OUTER JOIN products", reads[1])
+
+
+async def test_a_relation_read_at_two_places_is_joined_once_with_the_columns_of_both(
+    gql: GraphQLClient, sql: StatementLog, db: Database
+) -> None:
+    await seed(db, SeedSize(customers=4, products=3, orders=6))
+    with sql.recording() as statements:
+        data = await gql("{ orders(first: 4) { nodes { items { product { sku } again: product { name price } } } } }")
+    items = [item for node in data["orders"]["nodes"] for item in node["items"]]
+    assert items and all(i["product"]["sku"] and i["again"]["name"] and i["again"]["price"] for i in items)
+    reads = _reads(statements)
+    assert len(reads) == 2, reads
+    assert reads[1].count("LEFT OUTER JOIN products") == 1
+    assert {"sku", "name", "price"} <= set(re.findall(r"\bjoined_product_id\.(\w+)", reads[1]))
+
+
+async def test_a_caller_without_the_relations_permission_gets_null_and_an_error_at_each_path(
+    gql: GraphQLClient, client: Any, auth_headers: Any
+) -> None:
+    customer = await f.customer(gql)
+    product, _ = await f.stocked_product(gql, 10)
+    for _ in range(2):
+        await f.order(gql, customer["id"], [(product["id"], 1)])
+    headers = await auth_headers(["orders:read"])
+    body = (await client.post("/graphql", json={"query": "{ orders { nodes { orderNumber customer { email } } } }"},
+                              headers=headers)).json()
+    nodes = body["data"]["orders"]["nodes"]
+    assert len(nodes) == 2 and all(node["orderNumber"] and node["customer"] is None for node in nodes)
+    assert sorted(error["path"] for error in body["errors"]) == [
+        ["orders", "nodes", 0, "customer"], ["orders", "nodes", 1, "customer"]]
+    assert {error["extensions"]["code"] for error in body["errors"]} == {"INSUFFICIENT_PERMISSIONS"}
+
+
+async def test_rows_read_without_the_join_load_the_relation_by_its_own_statement(
+    gql: GraphQLClient, sql: StatementLog
+) -> None:
+    """A mutation's row is what it wrote, not a statement of the read API: its customer is loaded
+    as a relation always was, while its items (a loader's statement) still bring their products."""
+    customer = await f.customer(gql)
+    product, _ = await f.stocked_product(gql, 10)
+    with sql.recording() as statements:
+        data = await gql("""mutation($input: CreateOrderInput!) { createOrder(input: $input) {
+            customer { email } items { quantity product { sku } } } }""",
+                         {"input": {"customerId": customer["id"], "items": [{"productId": product["id"], "quantity": 3}]}})
+    created = data["createOrder"]
+    assert created["customer"]["email"] == customer["email"]
+    assert created["items"] == [{"quantity": 3, "product": {"sku": product["sku"]}}]
+    reads = [s for s in _reads(statements) if re.search(r"FROM (customers|order_items)\b", s)]
+    assert any(re.search(r"FROM customers\b", s) for s in reads)
+    assert any(re.search(r"FROM order_items LEFT OUTER JOIN products", s) for s in reads)
+
+
+async def test_every_kind_of_statement_reads_its_joins_as_graphql_core_answers_them(
+    gql: GraphQLClient, sql: StatementLog, db: Database
+) -> None:
+    """A page with a filter, a later page, a page read backwards, each customer's latest orders (a
+    window), a payment's order (whose customer is then loaded on its own): the differential client
+    checks each answer against graphql-core's."""
+    await seed(db, SeedSize(customers=5, products=4, orders=16))
+    first = await gql("{ orders(first: 3) { pageInfo { endCursor } nodes { customer { email } } } }")
+    cursor = first["orders"]["pageInfo"]["endCursor"]
+    queries = [
+        ("{ orders(first: 5, filter: {status: PENDING}) { nodes { status customer { email firstName } } } }", None),
+        ("query($after: String) { orders(first: 3, after: $after) { nodes { orderNumber customer { email } } } }",
+         {"after": cursor}),
+        ("query($before: String) { orders(last: 2, before: $before) { nodes { customer { lastName } } } }",
+         {"before": cursor}),
+        ("{ customers(first: 3) { nodes { email orders(first: 2) { nodes { total customer { email } } } } } }", None),
+        ("{ orders(first: 8) { nodes { payments { order { orderNumber customer { email } } } } } }", None),
+    ]
+    for query, variables in queries:
+        with sql.recording() as statements:
+            data = await gql(query, variables)
+        assert any(data.values()), query
+        assert any("LEFT OUTER JOIN" in s for s in _reads(statements)), (query, statements)
+    some = await gql("{ customers(first: 3) { nodes { email orders(first: 2) { nodes { customer { email } } } } } }")
+    for node in some["customers"]["nodes"]:
+        assert all(order["customer"]["email"] == node["email"] for order in node["orders"]["nodes"])

@@ -22,7 +22,8 @@ from stateset_gateway.ide.assets import asset
 
 # The README's first query: what a new user runs first, against the demo data.
 EXAMPLE_QUERY = """\
-# The newest orders with everything a detail page needs: one SQL statement per level, whatever `first` is.
+# The newest orders with everything a detail page needs: a few SQL statements whatever `first` is
+# (one per level; each order's customer is read with the orders, each item's product with the items).
 {
   orders(first: 5, filter: {status: DELIVERED}) {
     totalCount

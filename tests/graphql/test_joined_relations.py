@@ -20,16 +20,24 @@ def _reads(statements: list[str]) -> list[str]:
     return [s for s in per_row_work(statements) if s.lstrip().upper().startswith("SELECT")]
 
 
+async def _answer(gql: GraphQLClient, sql: StatementLog, query: str,
+                  variables: dict[str, Any] | None = None) -> tuple[dict[str, Any], list[str]]:
+    """The query's data, and the SELECT statements that served it."""
+    with sql.recording() as statements:
+        data = await gql(query, variables)
+    return data, _reads(statements)
+
+
 async def test_an_inventory_page_with_its_products_and_locations_is_one_statement(
     gql: GraphQLClient, sql: StatementLog, db: Database
 ) -> None:
     await seed(db, SeedSize(customers=4, products=6, orders=5))
-    with sql.recording() as statements:
-        data = await gql("{ inventory(first: 20) { nodes { onHand product { sku name } location { code } } } }")
+    data, reads = await _answer(gql, sql, "{ inventory(first: 20) { nodes { onHand product { sku name }"
+                                          " location { code } } } }")
     nodes = data["inventory"]["nodes"]
     assert len(nodes) > 6  # several locations per product
     assert all(node["product"]["sku"] and node["location"]["code"] for node in nodes)
-    assert len(_reads(statements)) == 1, statements
+    assert len(reads) == 1, reads
 
 
 async def test_an_order_reads_its_customer_and_its_items_their_products_in_their_own_statements(
@@ -39,13 +47,11 @@ async def test_an_order_reads_its_customer_and_its_items_their_products_in_their
     first, _ = await f.stocked_product(gql, 10)
     second, _ = await f.stocked_product(gql, 10)
     order = await f.order(gql, customer["id"], [(first["id"], 1), (second["id"], 2)])
-    with sql.recording() as statements:
-        data = await gql("query($id: ID!) { order(id: $id) { orderNumber customer { email }"
-                         " items { quantity product { sku } } } }", {"id": order["id"]})
+    data, reads = await _answer(gql, sql, "query($id: ID!) { order(id: $id) { orderNumber customer { email }"
+                                          " items { quantity product { sku } } } }", {"id": order["id"]})
     assert data["order"]["customer"]["email"] == customer["email"]
     assert sorted((i["product"]["sku"], i["quantity"]) for i in data["order"]["items"]) == sorted(
         [(first["sku"], 1), (second["sku"], 2)])
-    reads = _reads(statements)
     assert len(reads) == 2, reads  # the order with its customer; the items with their products
     assert re.search(r"FROM orders LEFT OUTER JOIN customers", reads[0])
     assert re.search(r"FROM order_items LEFT OUTER JOIN products", reads[1])
@@ -55,11 +61,10 @@ async def test_a_relation_read_at_two_places_is_joined_once_with_the_columns_of_
     gql: GraphQLClient, sql: StatementLog, db: Database
 ) -> None:
     await seed(db, SeedSize(customers=4, products=3, orders=6))
-    with sql.recording() as statements:
-        data = await gql("{ orders(first: 4) { nodes { items { product { sku } again: product { name price } } } } }")
+    data, reads = await _answer(gql, sql, "{ orders(first: 4) { nodes { items { product { sku }"
+                                          " again: product { name price } } } } }")
     items = [item for node in data["orders"]["nodes"] for item in node["items"]]
     assert items and all(i["product"]["sku"] and i["again"]["name"] and i["again"]["price"] for i in items)
-    reads = _reads(statements)
     assert len(reads) == 2, reads
     assert reads[1].count("LEFT OUTER JOIN products") == 1
     assert {"sku", "name", "price"} <= set(re.findall(r"\bjoined_product_id\.(\w+)", reads[1]))
@@ -120,10 +125,9 @@ async def test_every_kind_of_statement_reads_its_joins_as_graphql_core_answers_t
         ("{ orders(first: 8) { nodes { payments { order { orderNumber customer { email } } } } } }", None),
     ]
     for query, variables in queries:
-        with sql.recording() as statements:
-            data = await gql(query, variables)
+        data, reads = await _answer(gql, sql, query, variables)
         assert any(data.values()), query
-        assert any("LEFT OUTER JOIN" in s for s in _reads(statements)), (query, statements)
+        assert any("LEFT OUTER JOIN" in s for s in reads), (query, reads)
     some = await gql("{ customers(first: 3) { nodes { email orders(first: 2) { nodes { customer { email } } } } } }")
     for node in some["customers"]["nodes"]:
         assert all(order["customer"]["email"] == node["email"] for order in node["orders"]["nodes"])

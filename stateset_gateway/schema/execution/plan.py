@@ -21,6 +21,8 @@ more than its parent) makes `plan_operation` answer None, and graphql-core runs 
 How each value becomes JSON (null checks, lists, leaf serializers, sub-selections) is decided here,
 once: the careful build is one function per field, each locating and propagating errors as
 graphql-core does; the fast build (compile.py), for answers without errors, one per selection.
+Which statements read which columns is decided here too (`_projection`), and which to-one relations
+are read with their parents' rows rather than by a statement of their own (joins.py).
 """
 
 from __future__ import annotations

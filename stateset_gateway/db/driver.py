@@ -112,29 +112,30 @@ JOINED_SEPARATOR = "__"
 @lru_cache(maxsize=512)
 def record_builder(names: tuple[str, ...]) -> RecordBuilder | None:
     """What makes a statement's rows, with these column labels, into records (named tuples), or
-    None when a label is not an identifier. Columns of a joined row (labelled `<attribute>__<name>`,
+    None when they cannot be (a label that is not an identifier, a joined row's columns apart). Columns of a joined row (labelled `<attribute>__<name>`,
     after the row's own) become a record of their own, held by the row as `<attribute>`, or None
     when the outer join found no row (its id is null)."""
-    own = [name for name in names if JOINED_SEPARATOR not in name]
+    width = next((i for i, name in enumerate(names) if JOINED_SEPARATOR in name), len(names))
     groups: dict[str, list[str]] = {}
-    for name in names[len(own):]:
-        attribute, _, column = name.partition(JOINED_SEPARATOR)
+    for name in names[width:]:
+        attribute, separator, column = name.partition(JOINED_SEPARATOR)
+        if not separator or (attribute in groups and attribute != next(reversed(groups))):
+            return None  # each joined row's columns follow the row's own, together
         groups.setdefault(attribute, []).append(column)
-    record = record_type((*own, *groups))
-    if record is None or len(own) + sum(map(len, groups.values())) != len(names) or names[:len(own)] != tuple(own):
-        return None  # a joined row's columns must follow the row's own
+    record = record_type((*names[:width], *groups))
+    if record is None:
+        return None
     make = tuple.__new__
     if not groups:
         return lambda rows: [make(record, row) for row in rows]
     joined = []
-    start = len(own)
+    start = width
     for columns in groups.values():
         related = record_type(tuple(columns))
         if related is None or "id" not in columns:
             return None
         joined.append((start, start + len(columns), start + columns.index("id"), related))
         start += len(columns)
-    width = len(own)
 
     def build(rows: Iterable[Sequence[Any]]) -> list[Any]:
         out = []

@@ -105,9 +105,15 @@ db/driver.py), holding the columns it was read for."""
 
 
 @cache
+def _column_names(model: type[SQLModel]) -> dict[str, str]:
+    """Attribute name -> column name, in table order."""
+    return {prop.key: prop.columns[0].name for prop in sa_inspect(model).column_attrs}
+
+
+@cache
 def _labelled(model: type[SQLModel]) -> dict[str, Any]:
     table = model.__table__  # type: ignore[attr-defined]
-    return {prop.key: table.c[prop.columns[0].name].label(prop.key) for prop in sa_inspect(model).column_attrs}
+    return {key: table.c[name].label(key) for key, name in _column_names(model).items()}
 
 
 @cache
@@ -149,12 +155,6 @@ def with_joins(stmt: Select[Any], model: type[SQLModel], fields: Fields) -> Sele
             *(related.c[column].label(f"{join.attribute}__{name}") for name, column in related_names.items()
               if name in wanted or name == "id"))
     return stmt
-
-
-@cache
-def _column_names(model: type[SQLModel]) -> dict[str, str]:
-    """Attribute name -> column name, in table order."""
-    return {prop.key: prop.columns[0].name for prop in sa_inspect(model).column_attrs}
 
 
 Load = Callable[..., Any]

@@ -15,7 +15,7 @@ One level is joined into a statement: the to-one relations of a joined row are l
 from __future__ import annotations
 
 from stateset_gateway.resolvers.loaders import Fields, Join, joined_model, names_of
-from stateset_gateway.schema.execution.tree import FieldPlan, Kind, ObjectPlan, row_selections
+from stateset_gateway.schema.execution.tree import FieldPlan, Kind, ObjectPlan, row_selections, union_of
 from stateset_gateway.schema.relations import Shape
 
 
@@ -50,7 +50,7 @@ def _join_into(holder: FieldPlan) -> None:
         loader = loaders.pop()
         model = joined_model(loader)
         assert model is not None
-        read = _union_of(children)
+        read = names_of(union_of(child.load[1] for child in children if child.load is not None))
         join = Join(key, model, read)
         for child in children:  # every place reading the relation reads the one joined row
             child.load, child.joined = (loader, read), join
@@ -64,17 +64,6 @@ def _joinable(field_plan: FieldPlan) -> bool:
     return (field_plan.kind is Kind.RELATION and relation is not None and relation.shape is Shape.ONE
             and relation.reduce is None and joined_model(relation.loader) is not None
             and field_plan.load is not None and field_plan.selection is not None)
-
-
-def _union_of(children: list[FieldPlan]) -> frozenset[str] | None:
-    names: set[str] = set()
-    for child in children:
-        assert child.load is not None
-        read = names_of(child.load[1])
-        if read is None:
-            return None
-        names |= read
-    return frozenset(names)
 
 
 def _statement_fields(holder: FieldPlan) -> Fields:

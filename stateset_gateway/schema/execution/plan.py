@@ -28,7 +28,7 @@ are read with their parents' rows rather than by a statement of their own (joins
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -72,6 +72,7 @@ from stateset_gateway.schema.execution.tree import (
     Plan,
     Run,
     row_selections,
+    union_of,
 )
 from stateset_gateway.schema.relations import Derived, Relation, Shape, declaration_of
 
@@ -153,7 +154,7 @@ def _object_plan(scope: _Scope, object_type: GraphQLObjectType, grouped: dict[st
                  root: bool = False) -> ObjectPlan:
     plan = ObjectPlan(object_type, [_field_plan(scope, object_type, key, details, root)
                                     for key, details in grouped.items()])
-    plan.reads = _union(f.reads for f in plan.fields)
+    plan.reads = union_of(f.reads for f in plan.fields)
     for field_plan in plan.fields:
         if field_plan.kind in (Kind.RELATION, Kind.PAGE, Kind.TOTAL):
             plan.loading.append(field_plan)
@@ -207,15 +208,6 @@ def _field_plan(scope: _Scope, parent: GraphQLObjectType, key: str, details: lis
     return plan
 
 
-def _union(reads: Iterable[Fields]) -> Fields:
-    names: set[str] = set()
-    for some in reads:
-        if some is None:
-            return None
-        names |= some
-    return frozenset(names)
-
-
 def _projection(plan: FieldPlan) -> Fields:
     """The fields a relation's rows are loaded for: what its selection reads (of a connection, what
     its nodes read), when its loader selects only those (loaders.projecting) and no `reduce` sees
@@ -224,15 +216,15 @@ def _projection(plan: FieldPlan) -> Fields:
     assert relation is not None
     if relation.reduce is not None or not projects(relation.loader) or plan.selection is None:
         return None
-    return _rows_read(plan.selection) if plan.kind is Kind.PAGE else plan.selection.reads
+    return _rows_read(plan.selection)
 
 
 def _rows_read(selection: ObjectPlan) -> Fields:
-    """What a root field's selection reads of the rows its resolver answers: what the selections of
-    those rows read (`row_selections`; a connection's cursors and pageInfo read the sort key and id,
-    which a page always holds: resolvers/pagination.py)."""
+    """What a selection reads of the rows answering it (a root field's resolver's, a relation's
+    loader's): what the selections of those rows read (`row_selections`; a connection's cursors
+    and pageInfo read the sort key and id, which a page always holds: resolvers/pagination.py)."""
     found = row_selections(selection)
-    return None if found is None else _union(inner.reads for inner in found)
+    return None if found is None else union_of(inner.reads for inner in found)
 
 
 def _kind(graphql_field: GraphQLField, root: bool) -> Kind:

@@ -325,6 +325,10 @@ class Run:
                 self._failed[field_plan] = refusal
                 continue
             key_of = operator.attrgetter(relation.key)
+            if field_plan.joined is not None:
+                keys = self._take_joined(wanted, load, field_plan.joined.attribute, rows, key_of)
+                followed.append((field_plan, keys))
+                continue
             keys = dict.fromkeys(key_of(row) for row in rows)
             if field_plan.kind is Kind.PAGE:
                 try:
@@ -338,8 +342,6 @@ class Run:
                     for key in keys:
                         self._want(wanted, load, (key, size))
                 paging.append((field_plan, list(keys), first, after))
-            elif field_plan.joined is not None:
-                self._take_joined(wanted, load, field_plan.joined.attribute, rows, key_of)
             else:
                 for key in keys:
                     self._want(wanted, load, key)
@@ -355,17 +357,21 @@ class Run:
             wanted.setdefault(load, {})[key] = None
 
     def _take_joined(self, wanted: dict[Load, dict[Any, None]], load: Load, attribute: str, rows: list[Any],
-                     key_of: Callable[[Any], Any]) -> None:
+                     key_of: Callable[[Any], Any]) -> dict[Any, None]:
         """A joined relation's rows, read with their parents' (joins.py): each parent holds its own.
-        A parent whose statement did not read the join has no such attribute; its key is loaded."""
+        A parent whose statement did not read the join has no such attribute; its key is loaded.
+        Answers the parents' keys, as the level's other relations collect theirs."""
         values = self._values.setdefault(load, {})
+        keys: dict[Any, None] = {}
         for row in rows:
-            related = getattr(row, attribute, _NOT_READ)
             key = key_of(row)
+            keys[key] = None
+            related = getattr(row, attribute, _NOT_READ)
             if related is _NOT_READ:
                 self._want(wanted, load, key)
             elif key not in values:
                 values[key] = related
+        return keys
 
     def _next_frontier(self, followed: list[tuple[FieldPlan, dict[Any, None]]]) -> Frontier:
         frontier: Frontier = []

@@ -5,7 +5,7 @@ plan.py builds it, compile.py generates its fast builds, run.py executes it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Protocol
@@ -123,6 +123,16 @@ class Plan:
     @property
     def serial(self) -> bool:
         return self.operation.operation is OperationType.MUTATION
+
+
+def union_of(reads: Iterable[Fields]) -> Fields:
+    """Everything the readers read (None as soon as one reads every column)."""
+    found: set[str | Join] = set()
+    for some in reads:
+        if some is None:
+            return None
+        found |= some
+    return frozenset(found)
 
 
 def is_a(selection: ObjectPlan, cls: type) -> bool:

@@ -24,7 +24,8 @@ are NUMERIC(12, 2), which come back digit for digit. SQLAlchemy's statements and
 
 One limit of a text-format codec: asyncpg decodes the fields of an anonymous record (`SELECT ROW(...)`,
 SQLAlchemy's `select(tuple_(...))`) and binary COPY in binary only, so a numeric inside one fails to
-decode. The gateway selects neither; a query that needs one should select the fields as columns.
+decode. The related rows read as row values (resolvers/loaders.py `_nested_rows`) therefore hold an
+amount as its text, made a Decimal by the same `Decimal(text)`; the gateway uses no binary COPY.
 """
 
 from __future__ import annotations

@@ -26,6 +26,7 @@ from typing import Any
 
 from sqlalchemy import JSON, Boolean, Integer, Select, Uuid
 from sqlalchemy.engine import Dialect
+from sqlalchemy.types import NullType, TypeDecorator
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.sql.sqltypes import AutoString
 
@@ -66,7 +67,9 @@ class DriverStatement:
             found = await driver.fetch(self.sql, *values)
         except Exception:  # noqa: BLE001 - answered as SQLAlchemy answers it (see the module's docstring)
             result = await connection.execute(self.statement, params)
-            return self.build(result.all())
+            plain = record_builder(tuple(result.keys()))  # SQLAlchemy has converted nested rows itself
+            assert plain is not None
+            return plain(result.all())
         return self.build(found)
 
 
@@ -76,12 +79,16 @@ def driver_statement(statement: Any, dialect: Dialect) -> DriverStatement | None
     statement object: the loaders build each of theirs once (resolvers/loaders.py)."""
     if dialect.name != "postgresql" or dialect.driver != "asyncpg" or not isinstance(statement, Select):
         return None
-    names = []
-    for column in statement.selected_columns:
-        if column.key is None or not isinstance(column.type, IDENTICAL):
+    names, converters = [], []
+    for index, column in enumerate(statement.selected_columns):
+        if column.key is None:
+            return None
+        if isinstance(column.type, NestedRows):  # converted here, as the type converts SQLAlchemy's values
+            converters.append((index, column.type.convert))
+        elif not isinstance(column.type, IDENTICAL):
             return None
         names.append(column.key)
-    build = record_builder(tuple(names))
+    build = record_builder(tuple(names), tuple(converters))
     if build is None:
         return None
     compiled = statement.compile(dialect=dialect)
@@ -109,12 +116,63 @@ JOINED_SEPARATOR = "__"
 (`joined_customer_id__email`: resolvers/loaders.py `Join`); no model attribute contains it."""
 
 
+Convert = Callable[[Any], Any]
+
+
+class NestedRows(TypeDecorator[Any]):
+    """A column of related rows read as row values (resolvers/loaders.py `_nested_rows`): an array of
+    them, or one (or NULL). asyncpg decodes them into tuples, lists of tuples inside; `convert` makes
+    them the records a loader would have answered. Through SQLAlchemy the type converts its values;
+    through the driver (`driver_statement`), the record builder does."""
+
+    impl = NullType
+    cache_ok = True
+
+    def __init__(self, convert: Convert) -> None:
+        super().__init__()
+        self.convert = convert
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
+        return self.convert(value)
+
+
+def record_maker(names: tuple[str, ...], inner: tuple[tuple[int, Convert], ...] = ()) -> Convert | None:
+    """What makes one row value (a tuple of these fields, in order) a record, each `inner` field
+    converted by its own function first (the related rows inside it), or None when a name is not an
+    identifier."""
+    record = record_type(names)
+    if record is None:
+        return None
+    make = tuple.__new__
+    if not inner:
+        return lambda values: make(record, values)
+
+    def build(values: Sequence[Any]) -> Any:
+        converted = list(values)
+        for index, convert in inner:
+            converted[index] = convert(converted[index])
+        return make(record, converted)
+
+    return build
+
+
+def many_of(make: Convert) -> Convert:
+    """An array of row values (empty when there is none) as a list of records."""
+    return lambda values: [make(value) for value in values] if values else []
+
+
+def one_or_none(make: Convert) -> Convert:
+    return lambda value: None if value is None else make(value)
+
+
 @lru_cache(maxsize=512)
-def record_builder(names: tuple[str, ...]) -> RecordBuilder | None:
+def record_builder(names: tuple[str, ...], converters: tuple[tuple[int, Convert], ...] = ()) -> RecordBuilder | None:
     """What makes a statement's rows, with these column labels, into records (named tuples), or
-    None when they cannot be (a label that is not an identifier, a joined row's columns apart). Columns of a joined row (labelled `<attribute>__<name>`,
-    after the row's own) become a record of their own, held by the row as `<attribute>`, or None
-    when the outer join found no row (its id is null)."""
+    None when they cannot be (a label that is not an identifier, a joined row's columns apart).
+    Columns of a joined row (labelled `<attribute>__<name>`, after the row's own) become a record of
+    their own, held by the row as `<attribute>`, or None when the outer join found no row (its id is
+    null). Each of `converters` (a column's index, a function) converts that column's values first:
+    related rows read as row values (`NestedRows`), among the row's own columns."""
     width = next((i for i, name in enumerate(names) if JOINED_SEPARATOR in name), len(names))
     groups: dict[str, list[str]] = {}
     for name in names[width:]:
@@ -123,10 +181,10 @@ def record_builder(names: tuple[str, ...]) -> RecordBuilder | None:
             return None  # each joined row's columns follow the row's own, together
         groups.setdefault(attribute, []).append(column)
     record = record_type((*names[:width], *groups))
-    if record is None:
+    if record is None or any(index >= width for index, _ in converters):
         return None
     make = tuple.__new__
-    if not groups:
+    if not groups and not converters:
         return lambda rows: [make(record, row) for row in rows]
     joined = []
     start = width
@@ -141,6 +199,8 @@ def record_builder(names: tuple[str, ...]) -> RecordBuilder | None:
         out = []
         for row in rows:
             values = list(row[:width])
+            for index, convert in converters:
+                values[index] = convert(values[index])
             for begin, end, ident, related in joined:
                 values.append(None if row[ident] is None else make(related, row[begin:end]))
             out.append(make(record, values))

@@ -23,27 +23,51 @@ row then holding its related row as one more attribute (`Join.attribute`). A sta
 round trip and the machinery around it, more than reading the related columns alongside: an
 inventory page with its products and locations is one statement instead of three. The loaders
 marked `joinable` (a row by its id) are the relations that can be read so.
+
+On PostgreSQL a `Join` may also be to-many: the rows of a `grouped` loader (an order's items, a
+product's stock levels), read as one more column of the parent's row, an array of row values
+(`ARRAY(SELECT ROW(...) ... ORDER BY ...)`), which asyncpg decodes in C. The related rows' own
+joins are read inside them the same way (a correlated row or array per relation), so an order with
+its items, their products and those products' stock levels is one statement. SQLite has no arrays:
+there a to-many join is left out, and its reader loads it as usual.
 """
 
 from __future__ import annotations
 
 import uuid
+from decimal import Decimal
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from operator import attrgetter
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Result, Select, any_, bindparam, func, select
+from sqlalchemy import (
+    Boolean,
+    ColumnElement,
+    Integer,
+    Result,
+    Select,
+    Text,
+    Uuid,
+    any_,
+    bindparam,
+    cast,
+    func,
+    select,
+    type_coerce,
+)
 from sqlalchemy.dialects import postgresql
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlmodel import SQLModel
+from sqlmodel.sql.sqltypes import AutoString
 
 from stateset_gateway import errors
-from stateset_gateway.db.driver import driver_statement, record_builder
+from stateset_gateway.db.driver import NestedRows, driver_statement, many_of, one_or_none, record_builder, record_maker
 from stateset_gateway.db.engine import Database
+from stateset_gateway.db.types import Money, UTCDateTime
 from stateset_gateway.db.models import (
     Customer,
     CustomerAddress,
@@ -63,18 +87,32 @@ T = TypeVar("T", bound=SQLModel)
 
 
 @dataclass(frozen=True)
+class Grouping:
+    """What a `grouped` loader answers for a key: the rows whose `column` equals it, in `order_by` order."""
+
+    column: InstrumentedAttribute[Any]
+    order_by: tuple[InstrumentedAttribute[Any], ...]
+
+
+@dataclass(frozen=True)
 class Join:
-    """The row of `model` whose id is the parent row's `key`, read with the parent (an outer join),
-    holding `fields` and its id (None: every column): the parent's record holds it, or None, as
-    `attribute`."""
+    """Rows of `model` related to a parent row, read with the parent and held by its record as
+    `attribute`, each holding `fields` and its id (None: every column). To-one (`many` None): the
+    row whose id is the parent's `key` (an outer join), or None. To-many: the rows `many` groups
+    under the parent's `key`, a list (PostgreSQL only; see the module's docstring). The joins in
+    `fields` are read inside the related rows, on PostgreSQL: a to-one join's own joins only when
+    it is itself inside a to-many one (else its reader loads them)."""
 
     key: str
     model: type[SQLModel]
-    fields: frozenset[str] | None
+    fields: Fields
+    many: Grouping | None = None
 
     @property
     def attribute(self) -> str:
-        return JOINED_PREFIX + self.key
+        if self.many is None:
+            return JOINED_PREFIX + self.key
+        return f"{JOINED_PREFIX}{self.model.__tablename__}_by_{self.many.column.key}"  # type: ignore[attr-defined]
 
 
 JOINED_PREFIX = "joined_"
@@ -94,10 +132,12 @@ def names_of(fields: Fields) -> frozenset[str] | None:
 
 
 def joins_of(fields: Fields) -> tuple[Join, ...]:
-    """The joins `fields` names, in a stable order (their statement is built once per `fields`)."""
+    """The joins `fields` names, in a stable order (their statement is built once per `fields`):
+    the to-many ones first, whose column is one of the row's own (db/driver.py `record_builder`)."""
     if not fields:
         return ()
-    return tuple(sorted((join for join in fields if type(join) is Join), key=lambda join: join.key))
+    return tuple(sorted((join for join in fields if type(join) is Join),
+                        key=lambda join: (join.many is None, join.attribute)))
 
 Record = Any
 """A row of the read API: a named tuple with the model's attribute names (`records`,
@@ -136,15 +176,21 @@ def some_columns(model: type[SQLModel], fields: Fields, *always: str) -> tuple[A
     return tuple(column for name, column in labelled.items() if name in wanted)
 
 
-def with_joins(stmt: Select[Any], model: type[SQLModel], fields: Fields) -> Select[Any]:
-    """`stmt` (rows of `model`) with the related rows of `fields`' joins outer-joined and their
-    columns selected after the parent's, labelled for db/driver.py's `record_builder`. A join whose
-    key is not a column of `model` is left out: the reader then finds no `attribute` on the rows, and
-    loads the relation as usual."""
+def with_joins(stmt: Select[Any], model: type[SQLModel], fields: Fields, kind: str) -> Select[Any]:
+    """`stmt` (rows of `model`) with the related rows of `fields`' joins: a to-one join's outer-joined,
+    its columns selected after the parent's, labelled for db/driver.py's `record_builder`; a to-many
+    join's as one column of row values, on PostgreSQL (`_nested_rows`). A join that cannot be read
+    so (its key not a column of `model`, a to-many one on SQLite or of a column an array cannot hold)
+    is left out: the reader then finds no `attribute` on the rows, and loads the relation as usual."""
     table = model.__table__  # type: ignore[attr-defined]
     names = _column_names(model)
     for join in joins_of(fields):
         if join.key not in names:
+            continue
+        if join.many is not None:
+            nested = _nested_rows(join, table.c[names[join.key]], 0) if kind == "postgresql" else None
+            if nested is not None:
+                stmt = stmt.add_columns(nested.label(join.attribute))
             continue
         related = join.model.__table__.alias(join.attribute)  # type: ignore[attr-defined]
         related_names = _column_names(join.model)
@@ -155,6 +201,70 @@ def with_joins(stmt: Select[Any], model: type[SQLModel], fields: Fields) -> Sele
             *(related.c[column].label(f"{join.attribute}__{name}") for name, column in related_names.items()
               if name in wanted or name == "id"))
     return stmt
+
+
+NESTABLE: tuple[type, ...] = (Integer, Boolean, Uuid, AutoString, Money, UTCDateTime)
+"""Column types a row value holds as a loader's row would (tests/db/test_driver_statements.py).
+asyncpg decodes a row value's fields in binary only, and the connection reads `numeric` (and JSON)
+in text (db/codecs.py): an amount is therefore sent as its text and made a Decimal here, as the
+codec makes one; JSON is not nested."""
+
+
+def _amount(text: str | None) -> Decimal | None:
+    return None if text is None else Decimal(text)
+
+
+def _nested_rows(join: Join, parent_key: ColumnElement[Any], depth: int) -> ColumnElement[Any] | None:
+    """The related rows of `join` as one value correlated with the parent's `parent_key` column: for
+    a to-many join an array of row values in its grouping's order, for a to-one join a row value or
+    NULL; typed `NestedRows`, which makes them records. None when a column cannot be held so."""
+    alias = join.model.__table__.alias(f"n{depth}_{join.attribute}")  # type: ignore[attr-defined]
+    always = ("id",) if join.many is None else ("id", join.many.column.key)
+    made = _row_value(join.model, alias, join.fields, always, depth)
+    if made is None:
+        return None
+    row, convert = made
+    if join.many is None:
+        found = select(row).where(alias.c.id == parent_key).scalar_subquery()
+        return type_coerce(found, NestedRows(one_or_none(convert)))
+    related = _column_names(join.model)
+    found = (select(row).where(alias.c[related[join.many.column.key]] == parent_key)
+             .order_by(*(alias.c[related[column.key]] for column in join.many.order_by)))
+    return type_coerce(func.array(found.scalar_subquery()), NestedRows(many_of(convert)))
+
+
+def _row_value(model: type[SQLModel], alias: Any, fields: Fields, always: tuple[str, ...], depth: int
+               ) -> tuple[ColumnElement[Any], Callable[[Any], Any]] | None:
+    """`ROW(...)` of the columns of `alias` (a `model` table) that `fields` and `always` name (every
+    column when `fields` names something else, as `some_columns`), then of its joins' rows; with
+    what makes one such value a record (db/driver.py `record_maker`)."""
+    names = _column_names(model)
+    wanted = names_of(fields)
+    if wanted is None or not wanted <= names.keys():
+        wanted = frozenset(names)
+    wanted = wanted.union(always)
+    picked = [name for name in names if name in wanted]
+    if not all(isinstance(alias.c[names[name]].type, NESTABLE) for name in picked):
+        return None
+    parts: list[Any] = []
+    inner: list[tuple[int, Callable[[Any], Any]]] = []
+    for name in picked:
+        column = alias.c[names[name]]
+        if isinstance(column.type, Money):
+            inner.append((len(parts), _amount))
+            column = cast(column, Text)
+        parts.append(column)
+    for join in joins_of(fields):
+        nested = _nested_rows(join, alias.c[names[join.key]], depth + 1) if join.key in names else None
+        if nested is None:
+            continue  # its reader loads it
+        inner.append((len(parts), nested.type.convert))  # type: ignore[attr-defined]
+        parts.append(nested)
+        picked.append(join.attribute)
+    convert = record_maker(tuple(picked), tuple(inner))
+    if convert is None:
+        return None
+    return func.row(*parts), convert
 
 
 Load = Callable[..., Any]
@@ -184,6 +294,26 @@ def joined_model(load: Load) -> type[SQLModel] | None:
     return getattr(load, "joins", None)
 
 
+def grouped(column: InstrumentedAttribute[Any], *order_by: InstrumentedAttribute[Any]) -> Callable[[Callable[[], None]], Load]:
+    """Makes the stub it decorates (its name and docstring) a projecting batch function answering,
+    for each key, the rows of `column`'s table whose `column` equals it, in `order_by` order. A
+    relation it loads may be read in its parent's statement on PostgreSQL (a to-many `Join`)."""
+    def make(stub: Callable[[], None]) -> Load:
+        @projecting
+        async def load(db: Database, keys: Sequence[Any], fields: Fields = None) -> list[list[Record]]:
+            return await grouped_by(db, column, keys, *order_by, fields=fields)
+
+        load.__name__, load.__qualname__, load.__doc__ = stub.__name__, stub.__qualname__, stub.__doc__
+        load.groups = Grouping(column, order_by)  # type: ignore[attr-defined]
+        return load
+
+    return make
+
+
+def grouping_of(load: Load) -> Grouping | None:
+    return getattr(load, "groups", None)
+
+
 def core(attribute: InstrumentedAttribute[Any]) -> ColumnElement[Any]:
     """The table column behind an ORM attribute."""
     return attribute.class_.__table__.c[attribute.property.columns[0].name]  # type: ignore[no-any-return]
@@ -202,7 +332,7 @@ def keys_in(column: ColumnElement[Any], kind: str) -> ColumnElement[bool]:
 @lru_cache(maxsize=512)
 def _by_id(model: type[SQLModel], kind: str, fields: Fields = None) -> Select[Any]:
     stmt = select(*some_columns(model, fields, "id")).where(keys_in(core(model.id), kind))  # type: ignore[attr-defined]
-    return with_joins(stmt, model, fields)
+    return with_joins(stmt, model, fields, kind)
 
 
 @lru_cache(maxsize=512)
@@ -210,7 +340,7 @@ def _grouped_by(column: InstrumentedAttribute[Any], order_by: tuple[Instrumented
                 kind: str, fields: Fields = None) -> Select[Any]:
     stmt = (select(*some_columns(column.class_, fields, "id", column.key))
             .where(keys_in(core(column), kind)).order_by(*map(core, order_by)))
-    return with_joins(stmt, column.class_, fields)
+    return with_joins(stmt, column.class_, fields, kind)
 
 
 def records(result: Result[Any]) -> list[Any]:
@@ -308,42 +438,29 @@ async def locations(db: Database, keys: Sequence[uuid.UUID], fields: Fields = No
     return await by_id(db, InventoryLocation, keys, fields)
 
 
-@projecting
-async def items_by_order(db: Database, keys: Sequence[uuid.UUID], fields: Fields = None
-                        ) -> list[list[Record]]:
-    return await grouped_by(db, OrderItem.order_id, keys, OrderItem.created_at, OrderItem.id, fields=fields)
+@grouped(OrderItem.order_id, OrderItem.created_at, OrderItem.id)
+def items_by_order() -> None:
+    """An order's items, oldest first."""
 
+@grouped(InventoryBalance.product_id, InventoryBalance.created_at, InventoryBalance.id)
+def levels_by_product() -> None:
+    """A product's stock levels, oldest first."""
 
-@projecting
-async def levels_by_product(db: Database, keys: Sequence[uuid.UUID], fields: Fields = None
-                           ) -> list[list[Record]]:
-    return await grouped_by(db, InventoryBalance.product_id, keys, InventoryBalance.created_at, InventoryBalance.id,
-                            fields=fields)
+@grouped(Shipment.order_id, Shipment.created_at, Shipment.id)
+def shipments_by_order() -> None:
+    """An order's shipments, oldest first."""
 
+@grouped(Return.order_id, Return.created_at, Return.id)
+def returns_by_order() -> None:
+    """An order's returns, oldest first."""
 
-@projecting
-async def shipments_by_order(db: Database, keys: Sequence[uuid.UUID], fields: Fields = None
-                            ) -> list[list[Record]]:
-    return await grouped_by(db, Shipment.order_id, keys, Shipment.created_at, Shipment.id, fields=fields)
+@grouped(ReturnItem.return_id, ReturnItem.id)
+def items_by_return() -> None:
+    """A return's items."""
 
-
-@projecting
-async def returns_by_order(db: Database, keys: Sequence[uuid.UUID], fields: Fields = None
-                          ) -> list[list[Record]]:
-    return await grouped_by(db, Return.order_id, keys, Return.created_at, Return.id, fields=fields)
-
-
-@projecting
-async def items_by_return(db: Database, keys: Sequence[uuid.UUID], fields: Fields = None
-                         ) -> list[list[Record]]:
-    return await grouped_by(db, ReturnItem.return_id, keys, ReturnItem.id, fields=fields)
-
-
-@projecting
-async def addresses_by_customer(db: Database, keys: Sequence[uuid.UUID], fields: Fields = None
-                               ) -> list[list[Record]]:
-    return await grouped_by(db, CustomerAddress.customer_id, keys, CustomerAddress.id, fields=fields)
-
+@grouped(CustomerAddress.customer_id, CustomerAddress.id)
+def addresses_by_customer() -> None:
+    """A customer's addresses."""
 
 @cache
 def _order_counts(kind: str) -> Select[Any]:
@@ -365,7 +482,7 @@ def _recent_orders(kind: str, fields: Fields = None) -> Select[Any]:
     wanted = some_columns(Order, fields, "id", "created_at", "customer_id")
     stmt = (select(*wanted).join(ranked, ranked.c.id == order_id)
             .where(ranked.c.rank <= bindparam("limit")).order_by(created_at.desc(), order_id.desc()))
-    return with_joins(stmt, Order, fields)
+    return with_joins(stmt, Order, fields, kind)
 
 
 @projecting
@@ -380,7 +497,6 @@ async def recent_orders_by_customer(db: Database, keys: Sequence[tuple[uuid.UUID
     return [groups[customer_id][: n + 1] for customer_id, n in keys]
 
 
-@projecting
-async def payments_by_order(db: Database, keys: Sequence[uuid.UUID], fields: Fields = None
-                           ) -> list[list[Record]]:
-    return await grouped_by(db, Payment.order_id, keys, Payment.attempt, fields=fields)
+@grouped(Payment.order_id, Payment.attempt)
+def payments_by_order() -> None:
+    """An order's payments, by attempt."""

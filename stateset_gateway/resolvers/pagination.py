@@ -135,7 +135,7 @@ def clamp_first(first: int | None, last: int | None, default: int, maximum: int)
     return size, last is not None
 
 
-def as_rows(stmt: Select[Any], fields: Fields = None, *always: str) -> Select[Any]:
+def as_rows(stmt: Select[Any], kind: str, fields: Fields = None, *always: str) -> Select[Any]:
     """`select(Model)...` as the same query of `Model`'s columns (loaders.columns): plain rows that
     read like instances, without an ORM instance built per row. With `fields`, of those columns and
     `always` only (loaders.some_columns), and the rows of its joins (loaders.with_joins)."""
@@ -143,7 +143,7 @@ def as_rows(stmt: Select[Any], fields: Fields = None, *always: str) -> Select[An
     if entity is None:
         return stmt
     stmt = stmt.with_only_columns(*(columns(entity) if fields is None else some_columns(entity, fields, *always)))
-    return with_joins(stmt, entity, fields)
+    return with_joins(stmt, entity, fields, kind)
 
 
 async def keyset_page(
@@ -176,14 +176,15 @@ async def keyset_page(
         seek = None
     entity = stmt.column_descriptions[0]["entity"]
     if stmt.whereclause is None and entity is not None:  # no filter: a statement built once
-        template = _unfiltered_page(entity, sort.column, id_column, desc, seek is not None, fields)
+        template = _unfiltered_page(entity, sort.column, id_column, desc, seek is not None, fields,
+                                    connection.dialect.name)
         params = {"limit": size + 1} if seek is None else {"limit": size + 1, "seek": seek[0], "seek_id": seek[1]}
         rows = await rows_on(connection, template, params)
     else:
         if seek is not None:
             stmt = stmt.where(_past(sort.column, id_column, tuple_(*seek), desc))
         order = _ordering(sort.column, id_column, desc)
-        selected = as_rows(stmt, fields, id_column.key, sort.column.key)
+        selected = as_rows(stmt, connection.dialect.name, fields, id_column.key, sort.column.key)
         rows = records(await connection.execute(selected.order_by(*order).limit(size + 1)))
     more = len(rows) > size
     rows = rows[:size]
@@ -211,7 +212,7 @@ def _ordering(sort: Any, ident: Any, desc: bool) -> tuple[Any, Any]:
 
 @lru_cache(maxsize=512)
 def _unfiltered_page(entity: Any, sort_column: InstrumentedAttribute[Any], id_column: InstrumentedAttribute[Any],
-                     desc: bool, seeking: bool, fields: Fields) -> Select[Any]:
+                     desc: bool, seeking: bool, fields: Fields, kind: str) -> Select[Any]:
     """A page of a whole table as one statement per (table, sort, direction, fields), its values
     (page size, cursor) bound per request: the first pages of the read API's lists, asked for
     without a filter, run as the loaders' statements do (loaders.rows_on), not built and walked by
@@ -222,7 +223,7 @@ def _unfiltered_page(entity: Any, sort_column: InstrumentedAttribute[Any], id_co
         stmt = stmt.where(_past(sort, ident, tuple_(bindparam("seek", type_=sort.type),
                                                     bindparam("seek_id", type_=ident.type)), desc))
     order = _ordering(sort, ident, desc)
-    return with_joins(stmt, entity, fields).order_by(*order).limit(bindparam("limit", type_=Integer))
+    return with_joins(stmt, entity, fields, kind).order_by(*order).limit(bindparam("limit", type_=Integer))
 
 
 async def count(connection: AsyncConnection, stmt: Select[Any]) -> int:
@@ -239,12 +240,13 @@ async def offset_page(
         raise errors.ValidationFailed.field("limit", f"Must be between 1 and {MAX_LIMIT}")
     entity = stmt.column_descriptions[0]["entity"]
     if stmt.whereclause is None and entity is not None:  # no filter: statements built once
-        template = _unfiltered_offset_page(entity, sort.column, id_column, sort.descending, fields)
+        template = _unfiltered_offset_page(entity, sort.column, id_column, sort.descending, fields,
+                                           connection.dialect.name)
         rows = await rows_on(connection, template, {"offset": (page - 1) * limit, "limit": limit})
         total = int((await rows_on(connection, _table_count(entity)))[0].total)
         return OffsetPage(items=rows, total=total, page=page, limit=limit)
     order = _ordering(sort.column, id_column, sort.descending)
-    selected = as_rows(stmt, fields, id_column.key)
+    selected = as_rows(stmt, connection.dialect.name, fields, id_column.key)
     rows = records(await connection.execute(selected.order_by(*order).offset((page - 1) * limit).limit(limit)))
     total = await count(connection, stmt)
     return OffsetPage(items=rows, total=total, page=page, limit=limit)
@@ -252,11 +254,12 @@ async def offset_page(
 
 @lru_cache(maxsize=512)
 def _unfiltered_offset_page(entity: Any, sort_column: InstrumentedAttribute[Any],
-                            id_column: InstrumentedAttribute[Any], desc: bool, fields: Fields) -> Select[Any]:
+                            id_column: InstrumentedAttribute[Any], desc: bool, fields: Fields,
+                            kind: str) -> Select[Any]:
     """A REST page of a whole table, as `_unfiltered_page` is a cursor page of one."""
     sort, ident = core(sort_column), core(id_column)
     order = _ordering(sort, ident, desc)
-    return (with_joins(select(*some_columns(entity, fields, id_column.key)), entity, fields).order_by(*order)
+    return (with_joins(select(*some_columns(entity, fields, id_column.key)), entity, fields, kind).order_by(*order)
             .offset(bindparam("offset", type_=Integer)).limit(bindparam("limit", type_=Integer)))
 
 

@@ -16,30 +16,22 @@ from stateset_gateway.db.errors import to_domain_error
 from stateset_gateway.errors import ValidationFailed
 from stateset_gateway.db.models import (
     Customer,
-    CustomerAddress,
     InventoryBalance,
     InventoryLocation,
     InventoryReservation,
     Order,
     OrderItem,
-    Payment,
     Product,
     Return,
-    ReturnItem,
-    Shipment,
 )
 from stateset_gateway.resolvers import loaders
 from stateset_gateway.resolvers.inventory import reserve_inventory
 from tests.support.statements import StatementLog
 
 BY_ID = (Customer, Product, Order, InventoryLocation)
-GROUPED = ((OrderItem.order_id, (OrderItem.created_at, OrderItem.id)),
-           (InventoryBalance.product_id, (InventoryBalance.created_at, InventoryBalance.id)),
-           (Shipment.order_id, (Shipment.created_at, Shipment.id)),
-           (Return.order_id, (Return.created_at, Return.id)),
-           (ReturnItem.return_id, (ReturnItem.id,)),
-           (CustomerAddress.customer_id, (CustomerAddress.id,)),
-           (Payment.order_id, (Payment.attempt,)))
+GROUPED = tuple(loaders.grouping_of(load) for load in (
+    loaders.items_by_order, loaders.levels_by_product, loaders.shipments_by_order, loaders.returns_by_order,
+    loaders.items_by_return, loaders.addresses_by_customer, loaders.payments_by_order))
 
 
 def _typed(rows: list[Any]) -> list[list[tuple[type, str]]]:
@@ -75,12 +67,14 @@ async def test_every_loader_statement_answers_what_sqlalchemy_answers(db: Databa
             assert _typed(sorted(direct)) == _typed(sorted(expected)) and direct, model
             assert [row._fields for row in direct] == [row._fields for row in expected]
             compared += len(direct)
-    for column, order_by in GROUPED:
-        keys = await _keys(db, column)
+    for grouping in GROUPED:
+        assert grouping is not None
+        keys = await _keys(db, grouping.column)
         if not keys:
             continue
-        direct, expected = await _both(db, loaders._grouped_by(column, order_by, db.kind), {"keys": keys})
-        assert _typed(direct) == _typed(expected), column
+        direct, expected = await _both(db, loaders._grouped_by(grouping.column, grouping.order_by, db.kind),
+                                       {"keys": keys})
+        assert _typed(direct) == _typed(expected), grouping
         compared += len(direct)
     customers = await _keys(db, Order.customer_id)
     direct, expected = await _both(db, loaders._recent_orders(db.kind), {"keys": customers, "limit": 3})
@@ -127,7 +121,7 @@ async def test_a_joined_row_is_read_with_its_parent_and_is_none_where_the_join_f
                                         "quantity": 1, "reference": "marketplace"})
     fields = frozenset({"id", "order_id", loaders.Join("order_id", Order, frozenset({"order_number"}))})
     statement = loaders.with_joins(select(*loaders.some_columns(InventoryReservation, fields, "id")),
-                                   InventoryReservation, fields)
+                                   InventoryReservation, fields, db.kind)
     async with db.engine.connect() as connection:
         rows = await loaders.rows_on(connection, statement)
     by_id = {row.id: row for row in rows}
@@ -141,3 +135,43 @@ async def test_a_joined_row_is_read_with_its_parent_and_is_none_where_the_join_f
         direct, expected = await _both(db, statement, {})
         assert [(_typed([r[:-1]]), r[-1] and _typed([r[-1]])) for r in sorted(direct, key=lambda r: r.id)] == [
             (_typed([r[:-1]]), r[-1] and _typed([r[-1]])) for r in sorted(expected, key=lambda r: r.id)]
+
+
+async def test_nested_rows_are_the_rows_their_loaders_answer(db: Database, backend: str) -> None:
+    """A to-many join gives each parent row, on PostgreSQL, the list its grouped loader answers for
+    it (empty included), record for record, fields, values and types, with the rows' own joins read
+    inside them (an item's product, that product's stock levels), as their loaders answer those; the
+    driver's rows are SQLAlchemy's. On SQLite the statement leaves the join out: its reader loads it."""
+    await seed(db, SeedSize(customers=6, products=5, orders=20))
+    levels = loaders.Join("id", InventoryBalance, frozenset({"on_hand", "reserved"}),
+                          loaders.grouping_of(loaders.levels_by_product))
+    product = loaders.Join("product_id", Product, frozenset({"sku", "price", levels}))
+    items = loaders.Join("id", OrderItem, frozenset({"sku", "unit_price", "created_at", "product_id", product}),
+                         loaders.grouping_of(loaders.items_by_order))
+    returns = loaders.Join("id", Return, frozenset({"status"}), loaders.grouping_of(loaders.returns_by_order))
+    statement = loaders._by_id(Order, db.kind, frozenset({"order_number", "total", items, returns}))
+    keys = await _keys(db, Order.id)
+    async with db.engine.connect() as connection:
+        found = await loaders.rows_on(connection, statement, {"keys": keys})
+    assert len(found) == len(keys)
+    if backend != "postgresql":
+        assert not any(hasattr(order, items.attribute) or hasattr(order, returns.attribute) for order in found)
+        return
+    empty = 0
+    for order in found:
+        assert _typed(getattr(order, returns.attribute)) == _typed(
+            (await loaders.returns_by_order(db, [order.id], returns.fields))[0])
+        empty += not getattr(order, returns.attribute)
+        expected_items = (await loaders.items_by_order(db, [order.id], items.fields))[0]
+        nested_items = getattr(order, items.attribute)
+        assert nested_items, "every seeded order has items"
+        unjoined = {product.attribute: None}
+        assert _typed([item._replace(**unjoined) for item in nested_items]) == _typed(
+            [item._replace(**unjoined) for item in expected_items])
+        for item in nested_items:
+            nested_product = getattr(item, product.attribute)
+            assert getattr(nested_product, levels.attribute), "every seeded product is stocked"
+            assert _typed([nested_product]) == _typed(await loaders.products(db, [item.product_id], product.fields))
+    assert empty, "most seeded orders have no return"
+    direct, expected = await _both(db, statement, {"keys": keys})
+    assert _typed(sorted(direct, key=lambda r: r.id)) == _typed(sorted(expected, key=lambda r: r.id))

@@ -1,4 +1,6 @@
-"""To-one relations read in their parent's statement (schema/execution/joins.py), as a client sees them.
+"""Relations read in their parent's statement (schema/execution/joins.py), as a client sees them: to-one
+relations on both databases; to-many ones (an order's items, a product's stock levels) on PostgreSQL,
+below a field answering one row.
 
 Every query here goes through the differential client (tests/graphql/conftest.py), so each answer
 is also compared with graphql-core's, whose resolvers load every relation through its DataLoader.
@@ -40,21 +42,50 @@ async def test_an_inventory_page_with_its_products_and_locations_is_one_statemen
     assert len(reads) == 1, reads
 
 
-async def test_an_order_reads_its_customer_and_its_items_their_products_in_their_own_statements(
-    gql: GraphQLClient, sql: StatementLog
+async def test_an_order_with_its_customer_items_products_and_stock_is_one_statement_on_postgresql(
+    gql: GraphQLClient, sql: StatementLog, backend: str
 ) -> None:
+    """On SQLite, which has no arrays, the items are loaded with their products, then the products'
+    stock levels: three statements."""
     customer = await f.customer(gql)
     first, _ = await f.stocked_product(gql, 10)
     second, _ = await f.stocked_product(gql, 10)
     order = await f.order(gql, customer["id"], [(first["id"], 1), (second["id"], 2)])
     data, reads = await _answer(gql, sql, "query($id: ID!) { order(id: $id) { orderNumber customer { email }"
-                                          " items { quantity product { sku } } } }", {"id": order["id"]})
+                                          " items { quantity product { sku inventoryLevels { available } } } } }",
+                                {"id": order["id"]})
     assert data["order"]["customer"]["email"] == customer["email"]
     assert sorted((i["product"]["sku"], i["quantity"]) for i in data["order"]["items"]) == sorted(
         [(first["sku"], 1), (second["sku"], 2)])
-    assert len(reads) == 2, reads  # the order with its customer; the items with their products
+    assert all(i["product"]["inventoryLevels"] for i in data["order"]["items"])
     assert re.search(r"FROM orders LEFT OUTER JOIN customers", reads[0])
-    assert re.search(r"FROM order_items LEFT OUTER JOIN products", reads[1])
+    if backend == "postgresql":
+        assert len(reads) == 1, reads
+        assert re.search(r"array\(\(SELECT row\(.*FROM order_items", reads[0], re.S)
+        assert re.search(r"array\(\(SELECT row\(.*FROM inventory_balances", reads[0], re.S)
+    else:
+        assert len(reads) == 3, reads
+        assert re.search(r"FROM order_items LEFT OUTER JOIN products", reads[1])
+        assert re.search(r"FROM inventory_balances", reads[2])
+
+
+async def test_a_pages_lists_are_loaded_a_level_at_a_time_whatever_its_size(
+    gql: GraphQLClient, sql: StatementLog, db: Database
+) -> None:
+    """Only a field answering one row reads its lists in its own statement (joins.py `_joinable`):
+    a page's items, each customer's latest orders, are a statement per level on both databases."""
+    await seed(db, SeedSize(customers=4, products=4, orders=12))
+    for size in (3, 10):
+        data, reads = await _answer(gql, sql, "query($n: Int) { orders(first: $n) { nodes { orderNumber"
+                                              " items { sku product { name } } shipments { status } } } }",
+                                    {"n": size})
+        assert len(data["orders"]["nodes"]) == size
+        assert all(node["items"] for node in data["orders"]["nodes"])
+        assert len(reads) == 3 and not any("array(" in s for s in reads), reads
+    data, reads = await _answer(gql, sql, "{ customers(first: 4) { nodes { email orders(first: 2) { nodes {"
+                                          " orderNumber items { quantity } } } } } }")
+    assert any(node["orders"]["nodes"] for node in data["customers"]["nodes"])
+    assert len(reads) == 3, reads
 
 
 async def test_a_relation_read_at_two_places_is_joined_once_with_the_columns_of_both(
@@ -87,6 +118,44 @@ async def test_a_caller_without_the_relations_permission_gets_null_and_an_error_
     assert {error["extensions"]["code"] for error in body["errors"]} == {"INSUFFICIENT_PERMISSIONS"}
 
 
+async def test_a_caller_without_a_nested_relations_permission_gets_null_and_an_error_at_each_path(
+    gql: GraphQLClient, client: Any, auth_headers: Any
+) -> None:
+    """An item's product, read inside the order's own statement on PostgreSQL: the items are
+    answered, each product is null."""
+    customer = await f.customer(gql)
+    first, _ = await f.stocked_product(gql, 10)
+    second, _ = await f.stocked_product(gql, 10)
+    order = await f.order(gql, customer["id"], [(first["id"], 1), (second["id"], 1)])
+    headers = await auth_headers(["orders:read"])
+    query = "query($id: ID!) { order(id: $id) { items { quantity product { sku inventoryLevels { onHand } } } } }"
+    body = (await client.post("/graphql", json={"query": query, "variables": {"id": order["id"]}},
+                              headers=headers)).json()
+    items = body["data"]["order"]["items"]
+    assert [item["quantity"] for item in items] == [1, 1] and all(item["product"] is None for item in items)
+    assert sorted(error["path"] for error in body["errors"]) == [
+        ["order", "items", 0, "product"], ["order", "items", 1, "product"]]
+    assert {error["extensions"]["code"] for error in body["errors"]} == {"INSUFFICIENT_PERMISSIONS"}
+
+
+async def test_a_nested_relation_read_at_two_places_is_read_once_with_the_fields_of_both(
+    gql: GraphQLClient, sql: StatementLog, db: Database, backend: str
+) -> None:
+    await seed(db, SeedSize(customers=4, products=3, orders=6))
+    ids = [node["id"] for node in (await gql("{ orders(first: 3) { nodes { id } } }"))["orders"]["nodes"]]
+    for ident in ids:
+        data, reads = await _answer(gql, sql, "query($id: ID!) { order(id: $id) { items { sku product { sku } }"
+                                              " again: items { quantity product { name inventoryLevels { onHand } } }"
+                                              " } }", {"id": ident})
+        node = data["order"]
+        assert [item["sku"] for item in node["items"]] == [item["product"]["sku"] for item in node["items"]]
+        assert len(node["again"]) == len(node["items"])
+        assert all(item["product"]["name"] and item["product"]["inventoryLevels"] for item in node["again"])
+    if backend == "postgresql":
+        assert len(reads) == 1, reads
+        assert reads[0].count("FROM order_items") == 1 and reads[0].count("FROM inventory_balances") == 1
+
+
 async def test_rows_read_without_the_join_load_the_relation_by_its_own_statement(
     gql: GraphQLClient, sql: StatementLog
 ) -> None:
@@ -110,8 +179,9 @@ async def test_every_kind_of_statement_reads_its_joins_as_graphql_core_answers_t
     gql: GraphQLClient, sql: StatementLog, db: Database
 ) -> None:
     """A page with a filter, a later page, a page read backwards, each customer's latest orders (a
-    window), a payment's order (whose customer is then loaded on its own): the differential client
-    checks each answer against graphql-core's."""
+    window), a payment's order and its customer (on PostgreSQL inside the orders' statement, on
+    SQLite in the payments' and then the order's own): the differential client checks each answer
+    against graphql-core's."""
     await seed(db, SeedSize(customers=5, products=4, orders=16))
     first = await gql("{ orders(first: 3) { pageInfo { endCursor } nodes { customer { email } } } }")
     cursor = first["orders"]["pageInfo"]["endCursor"]
@@ -127,7 +197,7 @@ async def test_every_kind_of_statement_reads_its_joins_as_graphql_core_answers_t
     for query, variables in queries:
         data, reads = await _answer(gql, sql, query, variables)
         assert any(data.values()), query
-        assert any("LEFT OUTER JOIN" in s for s in reads), (query, reads)
+        assert any("LEFT OUTER JOIN" in s or "row(" in s for s in reads), (query, reads)
     some = await gql("{ customers(first: 3) { nodes { email orders(first: 2) { nodes { customer { email } } } } } }")
     for node in some["customers"]["nodes"]:
         assert all(order["customer"]["email"] == node["email"] for order in node["orders"]["nodes"])

@@ -59,7 +59,7 @@ from graphql.pyutils import Path, is_iterable
 from stateset_gateway.caches import SizedLRU, document_bytes
 from stateset_gateway.schema.common import Connection
 from stateset_gateway.schema.execution.compile import fast_builder
-from stateset_gateway.schema.execution.joins import join_to_one
+from stateset_gateway.schema.execution.joins import join_relations
 from stateset_gateway.schema.execution.serialize import serializer
 from stateset_gateway.resolvers.loaders import projects
 from stateset_gateway.schema.execution.tree import (
@@ -118,7 +118,7 @@ def plan_operation(schema: GraphQLSchema, fragments: dict[str, FragmentDetails],
         root = _object_plan(scope, root_type, grouped, root=True)
     except (Unplannable, RecursionError):
         return None
-    join_to_one(root)
+    join_relations(root)
     return Plan(operation, root)
 
 

@@ -6,7 +6,7 @@ plan.py builds it, compile.py generates its fast builds, run.py executes it.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Any, Protocol
 
@@ -126,13 +126,21 @@ class Plan:
 
 
 def union_of(reads: Iterable[Fields]) -> Fields:
-    """Everything the readers read (None as soon as one reads every column)."""
-    found: set[str | Join] = set()
+    """Everything the readers read (None as soon as one reads every column); the joins of one
+    relation (one `attribute`), read for different fields, become one join reading all of them."""
+    names: set[str] = set()
+    joins: dict[str, Join] = {}
     for some in reads:
         if some is None:
             return None
-        found |= some
-    return frozenset(found)
+        for item in some:
+            if type(item) is not Join:
+                names.add(item)  # type: ignore[arg-type]
+                continue
+            known = joins.get(item.attribute)
+            joins[item.attribute] = (item if known is None or known == item
+                                     else replace(known, fields=union_of((known.fields, item.fields))))
+    return frozenset((*names, *joins.values()))
 
 
 def is_a(selection: ObjectPlan, cls: type) -> bool:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from sqlalchemy import text
+
 from stateset_gateway.db.demo import SeedSize, seed
 from stateset_gateway.db.engine import Database
 from tests.support import factories as f
@@ -201,3 +203,47 @@ async def test_every_kind_of_statement_reads_its_joins_as_graphql_core_answers_t
     some = await gql("{ customers(first: 3) { nodes { email orders(first: 2) { nodes { customer { email } } } } } }")
     for node in some["customers"]["nodes"]:
         assert all(order["customer"]["email"] == node["email"] for order in node["orders"]["nodes"])
+
+
+async def _spoil(db: Database, backend: str, table: str, column: str, key: str, value: Any) -> None:
+    """Store a timestamp the driver cannot read back in `table.column` where `key` is `value`: a year
+    past Python's on PostgreSQL, text that is no time on SQLite."""
+    spoiled = "'20000-01-01T00:00:00+00'::timestamptz" if backend == "postgresql" else "'not a time'"
+    async with db.engine.begin() as connection:
+        await connection.execute(text(f"UPDATE {table} SET {column} = {spoiled} WHERE {key} = :value"),
+                                 {"value": value})
+
+
+async def test_a_relation_that_cannot_be_read_fails_alone_not_the_rows_it_was_read_with(
+    gql: GraphQLClient, db: Database, backend: str
+) -> None:
+    """Rows read with their relations (a page with each order's customer, a get with its
+    shipments, items with their products) are read again without them when that statement fails:
+    the rows are answered, and each relation that cannot be read is null with its error at its own
+    paths, as graphql-core answers (the differential client compares every answer)."""
+    await seed(db, SeedSize(customers=4, products=4, orders=12))
+    async with db.engine.connect() as connection:
+        shipped = (await connection.execute(text("SELECT order_id FROM shipments"))).scalars().first()
+        first = (await connection.execute(text("SELECT id, customer_id FROM orders ORDER BY created_at DESC, id DESC"
+                                               " LIMIT 1"))).one()
+        product = (await connection.execute(text("SELECT product_id FROM order_items WHERE order_id = :o"),
+                                            {"o": first.id})).scalars().first()
+    assert shipped is not None and product is not None
+    await _spoil(db, backend, "shipments", "delivered_at", "order_id", shipped)
+    await _spoil(db, backend, "customers", "created_at", "id", first.customer_id)
+    await _spoil(db, backend, "products", "created_at", "id", product)
+
+    body = (await gql.post("query($id: ID!) { order(id: $id) { orderNumber shipments { id deliveredAt } } }",
+                           {"id": str(shipped)})).json()
+    assert body["data"]["order"]["orderNumber"] and body["data"]["order"]["shipments"] is None
+    assert [(e["path"], e["extensions"]["code"]) for e in body["errors"]] == [
+        (["order", "shipments"], "INTERNAL_ERROR")]
+
+    body = (await gql.post("{ orders(first: 1) { nodes { orderNumber customer { email createdAt }"
+                           " items { sku product { sku createdAt } } } } }")).json()
+    node = body["data"]["orders"]["nodes"][0]
+    assert node["orderNumber"] and node["customer"] is None and node["items"]
+    assert any(item["product"] is None for item in node["items"])
+    paths = [e["path"] for e in body["errors"]]
+    assert ["orders", "nodes", 0, "customer"] in paths
+    assert any(path[-1] == "product" for path in paths)

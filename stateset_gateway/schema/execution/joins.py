@@ -25,10 +25,16 @@ from stateset_gateway.schema.execution.tree import FieldPlan, Kind, ObjectPlan, 
 from stateset_gateway.schema.relations import Shape
 
 
+NESTED_LEVELS = 8
+"""At most this many levels of related rows inside a get's statement (each a subquery in the one
+below it): deeper, SQLAlchemy's compiler recurses past Python's limit (`max_depth` may be raised
+to 100); the levels below are loaded by statements of their own."""
+
+
 def join_relations(root: ObjectPlan) -> None:
     """Mark the joinable relations of every statement in the plan below `root`."""
     for field_plan in root.fields:
-        _visit(field_plan, _reads_one_row(field_plan))
+        _visit(field_plan, _reads_one_row(field_plan), 0)
 
 
 def _reads_one_row(field_plan: FieldPlan) -> bool:
@@ -37,12 +43,15 @@ def _reads_one_row(field_plan: FieldPlan) -> bool:
         field_plan.selection is not None and row_selections(field_plan.selection) == [field_plan.selection])
 
 
-def _visit(holder: FieldPlan, one: bool) -> None:
+def _visit(holder: FieldPlan, one: bool, level: int) -> None:
     """Its relations' own joins first, then its statement's (the depth is the document's, which the
-    depth limit bounds). `one`: `holder`'s rows are one row's, or inside one row's (see `_joinable`)."""
+    depth limit bounds). `one`: `holder`'s rows are one row's, or inside one row's (see `_joinable`),
+    `level` levels below it."""
+    one = one and level < NESTED_LEVELS
     if holder.selection is not None:
         for child in holder.selection.fields:
-            _visit(child, one and _joinable(child, one))
+            joined = one and _joinable(child, one)
+            _visit(child, joined, level + 1 if joined else 0)
     _join_into(holder, one)
 
 

@@ -38,7 +38,9 @@ from graphql.pyutils import Path
 from graphql.pyutils import is_awaitable as default_is_awaitable
 from graphql.type.definition import GraphQLResolveInfoHelpers
 
+from stateset_gateway.errors import DomainError
 from stateset_gateway.http.authentication import authorize
+from stateset_gateway.resolvers.loaders import Fields, joins_of, names_of
 from stateset_gateway.schema.common import Connection, page_limits
 from stateset_gateway.schema.context import Context
 from stateset_gateway.caches import SizedLRU
@@ -241,18 +243,27 @@ class Run:
     # --- the root fields
 
     async def _resolve(self, field_plan: FieldPlan) -> None:
-        """A root field through its own resolver (Strawberry's, with its permission extension)."""
+        """A root field through its own resolver (Strawberry's, with its permission extension). A
+        query whose rows were read with their relations' (joins.py) and failed is read once more
+        without them (`_joins_may_have_failed`)."""
+        read = field_plan.rows_read
+        result = await self._call_root(field_plan, read)
+        if type(result) is _Failure and not self.plan.serial and _joins_may_have_failed(result.error, read):
+            result = await self._call_root(field_plan, names_of(read))
+        self._resolved[field_plan] = result
+
+    async def _call_root(self, field_plan: FieldPlan, read: Fields) -> Any:
         operation = self.operation
-        if field_plan.rows_read is not None:
-            self.context.projections[field_plan.key] = field_plan.rows_read
+        if read is not None:
+            self.context.projections[field_plan.key] = read
         try:
             resolve = field_plan.definition.resolve or default_field_resolver
             result = resolve(None, operation.info(field_plan), **operation.arguments(field_plan))
             if inspect.isawaitable(result):
                 result = await result
         except Exception as exc:  # noqa: BLE001 - the field's error, reported where it is emitted
-            result = self._failure(exc)
-        self._resolved[field_plan] = result
+            return self._failure(exc)
+        return result
 
     async def _resolve_concurrently(self, roots: list[FieldPlan]) -> bool:
         """Resolve the root fields together and report their errors in the order they finish, as
@@ -406,12 +417,19 @@ class Run:
 
     async def _batch(self, load: Load, keys: list[Any]) -> None:
         loader, fields = load
-        try:
-            values: Iterable[Any] = await (loader(self.context.db, keys) if fields is None
-                                           else loader(self.context.db, keys, fields))  # type: ignore[call-arg]
-        except Exception as exc:  # noqa: BLE001 - every key of the batch fails with it, as with a DataLoader
-            values = [self._failure(exc)] * len(keys)
+        values = await self._fetch(loader, keys, fields)
+        if type(values) is _Failure and _joins_may_have_failed(values.error, fields):
+            values = await self._fetch(loader, keys, names_of(fields))
+        if type(values) is _Failure:  # every key of the batch fails with it, as with a DataLoader
+            values = [values] * len(keys)
         self._values[load].update(zip(keys, values, strict=True))
+
+    async def _fetch(self, loader: Any, keys: list[Any], fields: Fields) -> Iterable[Any] | _Failure:
+        try:
+            return await (loader(self.context.db, keys) if fields is None
+                          else loader(self.context.db, keys, fields))  # type: ignore[no-any-return]
+        except Exception as exc:  # noqa: BLE001 - kept, raised again where it is read
+            return self._failure(exc)
 
     async def _count(self, connection: Connection[Any]) -> None:
         try:
@@ -458,6 +476,15 @@ class Run:
             self._counted[id(connection)] = ((relation.count, None), key)
             pages[key] = connection
         self._pages[field_plan] = pages
+
+
+def _joins_may_have_failed(error: Exception, fields: Fields) -> bool:
+    """Whether rows read with their relations' (`fields` names joins) failed in a way the relations
+    may have caused (not a domain error: a missing row, a bad argument): a related row the driver
+    cannot decode, a table the database role may not read, a statement too deep to compile. Read
+    without the joins, the rows are then answered, and each relation fails, if it does, when it is
+    loaded on its own, at its own paths, as graphql-core reports it."""
+    return bool(joins_of(fields)) and not isinstance(error, DomainError)
 
 
 def _release_frames(errors: Iterable[BaseException]) -> None:

@@ -26,12 +26,14 @@ from stateset_gateway.resolvers.uniqueness import add_unique, update_unique
 KIND = "Product"
 
 
-async def get_product(db: Database, *, id: Any = None, sku: str | None = None) -> loaders.Record:
-    """One product, by its id or by its SKU: exactly one of the two, else VALIDATION_ERROR on `id`."""
+async def get_product(db: Database, *, id: Any = None, sku: str | None = None,
+                      fields: loaders.Fields = None) -> loaders.Record:
+    """One product, by its id or by its SKU: exactly one of the two, else VALIDATION_ERROR on `id`.
+    By its id, holding `fields` (loaders.one)."""
     if (id is None) == (sku is None):
         raise errors.ValidationFailed.field("id", "Pass exactly one of id or sku")
     if sku is None:
-        return await loaders.one(db, Product, id, KIND)
+        return await loaders.one(db, Product, id, KIND, fields)
     product = await loaders.first_where(db, Product.sku, sku.strip())
     if product is None:
         raise errors.NotFound(f"Product with SKU {sku} not found", {"resource": KIND, "sku": sku})

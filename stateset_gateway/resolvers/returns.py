@@ -41,8 +41,8 @@ KIND = "Return"
 R = ReturnStatus
 
 
-async def get_return(db: Database, return_id: Any) -> loaders.Record:
-    return await loaders.one(db, Return, return_id, KIND)
+async def get_return(db: Database, return_id: Any, fields: loaders.Fields = None) -> loaders.Record:
+    return await loaders.one(db, Return, return_id, KIND, fields)
 
 
 async def create_return(db: Database, data: Any, *, return_window_days: int) -> Return:

@@ -31,8 +31,8 @@ KIND = "Shipment"
 SHIPPABLE = {OrderStatus.PENDING, OrderStatus.CONFIRMED, OrderStatus.PROCESSING}
 
 
-async def get_shipment(db: Database, shipment_id: Any) -> loaders.Record:
-    return await loaders.one(db, Shipment, shipment_id, KIND)
+async def get_shipment(db: Database, shipment_id: Any, fields: loaders.Fields = None) -> loaders.Record:
+    return await loaders.one(db, Shipment, shipment_id, KIND, fields)
 
 
 async def track_shipment(db: Database, tracking_number: str) -> loaders.Record:

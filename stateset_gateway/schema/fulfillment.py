@@ -29,7 +29,7 @@ from stateset_gateway.schema.types.fulfillment import Return, Shipment
 class FulfillmentQueries:
     @query("shipments:read", returns=Shipment | None)
     async def shipment(self, info: GqlInfo, id: strawberry.ID) -> models.Shipment:
-        return await shipment_ops.get_shipment(info.context.db, id)
+        return await shipment_ops.get_shipment(info.context.db, id, projection_of(info))
 
     @query("shipments:read", returns=Shipment | None)
     async def shipment_by_tracking_number(self, info: GqlInfo, tracking_number: str) -> models.Shipment:
@@ -48,7 +48,7 @@ class FulfillmentQueries:
 
     @query("returns:read", returns=Return | None, name="return")
     async def return_(self, info: GqlInfo, id: strawberry.ID) -> models.Return:
-        return await return_ops.get_return(info.context.db, id)
+        return await return_ops.get_return(info.context.db, id, projection_of(info))
 
     @query("returns:read", returns=Connection[Return])
     async def returns(

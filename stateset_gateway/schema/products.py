@@ -20,7 +20,7 @@ class ProductQueries:
     async def product(
         self, info: GqlInfo, id: strawberry.ID | None = None, sku: str | None = None
     ) -> models.Product:
-        return await ops.get_product(info.context.db, id=id, sku=sku)
+        return await ops.get_product(info.context.db, id=id, sku=sku, fields=projection_of(info))
 
     @query("products:read", returns=Connection[Product])
     async def products(

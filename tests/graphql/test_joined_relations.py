@@ -247,3 +247,36 @@ async def test_a_relation_that_cannot_be_read_fails_alone_not_the_rows_it_was_re
     paths = [e["path"] for e in body["errors"]]
     assert ["orders", "nodes", 0, "customer"] in paths
     assert any(path[-1] == "product" for path in paths)
+
+
+async def test_the_other_gets_read_their_lists_in_their_own_statement_on_postgresql(
+    gql: GraphQLClient, sql: StatementLog, backend: str
+) -> None:
+    """A product with its stock levels and their locations, a return with its items and their
+    products: one statement each on PostgreSQL, where on SQLite the lists are loaded by their own.
+    A to-one row's own relations are read with it only inside a list (joins.py): a shipment's
+    order comes with the shipment, that order's customer by a statement of its own."""
+    customer = await f.customer(gql)
+    product, _ = await f.stocked_product(gql, 10)
+    order = await f.order(gql, customer["id"], [(product["id"], 2)])
+    await f.pay(gql, order["id"])
+    shipment = (await gql("mutation($i: CreateShipmentInput!) { createShipment(input: $i) { id } }",
+                          {"i": {"orderId": order["id"], "carrier": "UPS", "trackingNumber": "1Z-JOINED"}}))
+    shipment_id = shipment["createShipment"]["id"]
+    for mutation in ("markShipped", "markDelivered"):
+        await gql(f"mutation($id: ID!) {{ {mutation}(id: $id) {{ status }} }}", {"id": shipment_id})
+    item = (await gql("query($id: ID!) { order(id: $id) { items { id } } }", {"id": order["id"]}))["order"]["items"][0]
+    returned = await gql("mutation($i: CreateReturnInput!) { createReturn(input: $i) { id } }",
+                         {"i": {"orderId": order["id"], "items": [{"orderItemId": item["id"], "quantity": 1}]}})
+    gets = [
+        ("query($id: ID!) { product(id: $id) { sku inventoryLevels { onHand location { code } } } }",
+         product["id"], 1, 2),
+        ("query($id: ID!) { return(id: $id) { status items { quantity product { sku } } } }",
+         returned["createReturn"]["id"], 1, 2),
+        ("query($id: ID!) { shipment(id: $id) { status order { orderNumber customer { email } } } }",
+         shipment_id, 2, 2),
+    ]
+    for query, ident, on_postgresql, on_sqlite in gets:
+        data, reads = await _answer(gql, sql, query, {"id": ident})
+        assert all(data.values()), (query, data)
+        assert len(reads) == (on_postgresql if backend == "postgresql" else on_sqlite), (query, reads)

@@ -97,7 +97,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
               else RateLimiter(settings, settings.graphql.cost_budget, purpose="cost"))
     graphql = GraphQLEndpoint(build_schema()._schema, settings.graphql, app.state.metrics, budget=budget,
                               documents=cache_for(settings, "documents"), plans=cache_for(settings, "plans"),
-                              persisted=cache_for(settings, "persisted_queries"))
+                              persisted=cache_for(settings, "persisted_queries"),
+                              nested_lists=settings.database_kind == "postgresql")  # arrays: joins.py
     app.state.graphql = graphql
     keys = app.state.keys = KeyCache(settings)
     pipeline.install(app, settings, app.state.metrics, graphql, keys)

@@ -136,7 +136,8 @@ def memoize_repeatable_fields(schema: GraphQLSchema) -> None:
 class GraphQLEndpoint:
     def __init__(self, schema: GraphQLSchema, limits: GraphQLSettings, metrics: Metrics, *,
                  budget: RateLimiter | None = None, documents: SizedLRU[str, _Prepared],
-                 plans: SizedLRU[Any, Any], persisted: SizedLRU[str, str] | None = None) -> None:
+                 plans: SizedLRU[Any, Any], persisted: SizedLRU[str, str] | None = None,
+                 nested_lists: bool = True) -> None:
         use_direct_attribute_resolvers(schema)
         memoize_repeatable_fields(schema)
         self.schema = schema
@@ -145,7 +146,8 @@ class GraphQLEndpoint:
         self.limits = limits
         self.graphiql = limits.graphiql
         self.documents = documents
-        self.planned = PlannedExecutor(schema, plans) if limits.executor == "planned" else None
+        self.planned = (PlannedExecutor(schema, plans, nested_lists=nested_lists) if limits.executor == "planned"
+                        else None)
         self.persisted = PersistedQueries(persisted if persisted is not None else SizedLRU(0), CACHEABLE_QUERY_LENGTH)
         self.trusted: TrustedDocuments | None = None
         if limits.trusted_documents:

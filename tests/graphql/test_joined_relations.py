@@ -280,3 +280,18 @@ async def test_the_other_gets_read_their_lists_in_their_own_statement_on_postgre
         data, reads = await _answer(gql, sql, query, {"id": ident})
         assert all(data.values()), (query, data)
         assert len(reads) == (on_postgresql if backend == "postgresql" else on_sqlite), (query, reads)
+
+
+async def test_a_get_and_a_page_reading_the_same_lists_cost_no_more_statements_than_before(
+    gql: GraphQLClient, sql: StatementLog, db: Database, backend: str
+) -> None:
+    """Four on both databases: on PostgreSQL the get's lists come with it and the page's a
+    statement per level; on SQLite, with no lists read inside a statement, the get's and the page's
+    lists are loaded together, one statement per level, as before lists were ever joined."""
+    await seed(db, SeedSize(customers=4, products=4, orders=8))
+    ident = (await gql("{ orders(first: 1) { nodes { id } } }"))["orders"]["nodes"][0]["id"]
+    lists = "items { sku product { name inventoryLevels { onHand } } }"
+    data, reads = await _answer(gql, sql, f"query($id: ID!) {{ one: order(id: $id) {{ {lists} }}"
+                                          f" orders(first: 3) {{ nodes {{ {lists} }} }} }}", {"id": ident})
+    assert data["one"]["items"] and all(node["items"] for node in data["orders"]["nodes"])
+    assert len(reads) == 4, reads

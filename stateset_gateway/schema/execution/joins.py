@@ -31,10 +31,12 @@ below it): deeper, SQLAlchemy's compiler recurses past Python's limit (`max_dept
 to 100); the levels below are loaded by statements of their own."""
 
 
-def join_relations(root: ObjectPlan) -> None:
-    """Mark the joinable relations of every statement in the plan below `root`."""
+def join_relations(root: ObjectPlan, *, lists: bool = True) -> None:
+    """Mark the joinable relations of every statement in the plan below `root`; to-many ones only
+    when `lists` (the database has arrays: PostgreSQL). A join no statement would read still
+    changes what its relation's loads are keyed by, so loads that could share a batch would not."""
     for field_plan in root.fields:
-        _visit(field_plan, _reads_one_row(field_plan), 0)
+        _visit(field_plan, lists and _reads_one_row(field_plan), 0)
 
 
 def _reads_one_row(field_plan: FieldPlan) -> bool:

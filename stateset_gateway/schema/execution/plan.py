@@ -105,7 +105,7 @@ class _Scope:
 
 
 def plan_operation(schema: GraphQLSchema, fragments: dict[str, FragmentDetails], variables: VariableValues,
-                   operation: OperationDefinitionNode) -> Plan | None:
+                   operation: OperationDefinitionNode, *, nested_lists: bool = True) -> Plan | None:
     """The plan of `operation`, or None when some selected field is not described (see Unplannable)."""
     if operation.operation is OperationType.SUBSCRIPTION:
         return None
@@ -118,7 +118,7 @@ def plan_operation(schema: GraphQLSchema, fragments: dict[str, FragmentDetails],
         root = _object_plan(scope, root_type, grouped, root=True)
     except (Unplannable, RecursionError):
         return None
-    join_relations(root)
+    join_relations(root, lists=nested_lists)
     return Plan(operation, root)
 
 
@@ -430,8 +430,9 @@ class PlanCache:
     Documents are keyed by identity (the endpoint keeps one parsed document per query text); each
     entry holds its document, so an id is never mistaken for a later document's."""
 
-    def __init__(self, entries: SizedLRU[Any, Any]) -> None:
+    def __init__(self, entries: SizedLRU[Any, Any], *, nested_lists: bool = True) -> None:
         self._entries = entries
+        self._nested_lists = nested_lists  # see joins.join_relations
 
     def document(self, document: DocumentNode) -> ParsedDocument | None:
         key = id(document)
@@ -449,7 +450,7 @@ class PlanCache:
         hit = self._entries.get(key)
         if hit is not None and hit[0] is document:
             return hit[1]
-        plan = plan_operation(schema, parsed.fragments, variables, operation)
+        plan = plan_operation(schema, parsed.fragments, variables, operation, nested_lists=self._nested_lists)
         self._entries.put(key, (document, plan), _size(document))
         return plan
 

@@ -79,9 +79,9 @@ ASYNC_HELPERS = GraphQLResolveInfoHelpers(gather=_gather, track=_track)
 class PlannedExecutor:
     """Runs an operation from its plan; answers None when it has none (the caller uses graphql-core)."""
 
-    def __init__(self, schema: GraphQLSchema, plans: SizedLRU[Any, Any]) -> None:
+    def __init__(self, schema: GraphQLSchema, plans: SizedLRU[Any, Any], *, nested_lists: bool = True) -> None:
         self.schema = schema
-        self.plans = PlanCache(plans)
+        self.plans = PlanCache(plans, nested_lists=nested_lists)
 
     async def execute(self, document: DocumentNode, context: Context, variables: dict[str, Any] | None,
                       operation_name: str | None) -> ExecutionResult | None:

@@ -397,9 +397,10 @@ async def one(db: Database, model: type[SQLModel], key: Any, kind: str, fields: 
     return found
 
 
-@cache
-def _where_equal(attribute: InstrumentedAttribute[Any]) -> Select[Any]:
-    return select(*columns(attribute.class_)).where(core(attribute) == bindparam("value"))
+@lru_cache(maxsize=512)
+def _where_equal(attribute: InstrumentedAttribute[Any], kind: str, fields: Fields = None) -> Select[Any]:
+    stmt = select(*some_columns(attribute.class_, fields, "id")).where(core(attribute) == bindparam("value"))
+    return with_joins(stmt, attribute.class_, fields, kind)
 
 
 @cache
@@ -408,9 +409,11 @@ def ordered_by(attribute: InstrumentedAttribute[Any]) -> Select[Any]:
     return select(*columns(attribute.class_)).order_by(core(attribute))
 
 
-async def first_where(db: Database, attribute: InstrumentedAttribute[Any], value: Any) -> Record | None:
-    """The row whose `attribute` (a unique column) is `value`, if any."""
-    found = await rows(db, _where_equal(attribute), {"value": value})
+async def first_where(db: Database, attribute: InstrumentedAttribute[Any], value: Any, fields: Fields = None
+                      ) -> Record | None:
+    """The row whose `attribute` (a unique column) is `value`, if any (holding `fields` and its id,
+    when given)."""
+    found = await rows(db, _where_equal(attribute, db.kind, fields), {"value": value})
     return found[0] if found else None
 
 

@@ -62,8 +62,8 @@ async def get_order(db: Database, order_id: Any, fields: loaders.Fields = None) 
     return await loaders.one(db, Order, order_id, KIND, fields)
 
 
-async def get_order_by_number(db: Database, order_number: str) -> loaders.Record:
-    order = await loaders.first_where(db, Order.order_number, order_number.strip().upper())
+async def get_order_by_number(db: Database, order_number: str, fields: loaders.Fields = None) -> loaders.Record:
+    order = await loaders.first_where(db, Order.order_number, order_number.strip().upper(), fields)
     if order is None:
         raise errors.NotFound(f"Order {order_number} not found", {"resource": KIND, "order_number": order_number})
     return order

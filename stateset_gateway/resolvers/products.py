@@ -29,12 +29,12 @@ KIND = "Product"
 async def get_product(db: Database, *, id: Any = None, sku: str | None = None,
                       fields: loaders.Fields = None) -> loaders.Record:
     """One product, by its id or by its SKU: exactly one of the two, else VALIDATION_ERROR on `id`.
-    By its id, holding `fields` (loaders.one)."""
+    Holding `fields` and its id, when given (loaders.one)."""
     if (id is None) == (sku is None):
         raise errors.ValidationFailed.field("id", "Pass exactly one of id or sku")
     if sku is None:
         return await loaders.one(db, Product, id, KIND, fields)
-    product = await loaders.first_where(db, Product.sku, sku.strip())
+    product = await loaders.first_where(db, Product.sku, sku.strip(), fields)
     if product is None:
         raise errors.NotFound(f"Product with SKU {sku} not found", {"resource": KIND, "sku": sku})
     return product

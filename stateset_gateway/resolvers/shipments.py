@@ -35,8 +35,8 @@ async def get_shipment(db: Database, shipment_id: Any, fields: loaders.Fields = 
     return await loaders.one(db, Shipment, shipment_id, KIND, fields)
 
 
-async def track_shipment(db: Database, tracking_number: str) -> loaders.Record:
-    shipment = await loaders.first_where(db, Shipment.tracking_number, tracking_number.strip())
+async def track_shipment(db: Database, tracking_number: str, fields: loaders.Fields = None) -> loaders.Record:
+    shipment = await loaders.first_where(db, Shipment.tracking_number, tracking_number.strip(), fields)
     if shipment is None:
         raise errors.NotFound(f"Shipment with tracking number {tracking_number} not found",
                               {"resource": KIND, "tracking_number": tracking_number})

@@ -33,7 +33,7 @@ class FulfillmentQueries:
 
     @query("shipments:read", returns=Shipment | None)
     async def shipment_by_tracking_number(self, info: GqlInfo, tracking_number: str) -> models.Shipment:
-        return await shipment_ops.track_shipment(info.context.db, tracking_number)
+        return await shipment_ops.track_shipment(info.context.db, tracking_number, projection_of(info))
 
     @query("shipments:read", returns=Connection[Shipment])
     async def shipments(

@@ -36,7 +36,7 @@ class OrderQueries:
 
     @query("orders:read", returns=Order | None)
     async def order_by_number(self, info: GqlInfo, order_number: str) -> models.Order:
-        return await ops.get_order_by_number(info.context.db, order_number)
+        return await ops.get_order_by_number(info.context.db, order_number, projection_of(info))
 
     @query("orders:read", returns=Connection[Order])
     async def orders(

@@ -100,7 +100,7 @@ async def test_a_failing_driver_statement_fails_as_sqlalchemy_reports_it(db: Dat
         assert await loaders.first_where(db, Order.order_number, "ORD-\x00") is None
         return
     async with db.engine.connect() as connection:
-        prepared = driver_statement(loaders._where_equal(Order.order_number), connection.dialect)
+        prepared = driver_statement(loaders._where_equal(Order.order_number, db.kind), connection.dialect)
         assert prepared is not None
         with pytest.raises(DBAPIError, match="invalid byte sequence|0x00") as raised:
             await prepared.fetch(connection, {"value": "ORD-\x00"})

@@ -252,8 +252,9 @@ async def test_a_relation_that_cannot_be_read_fails_alone_not_the_rows_it_was_re
 async def test_the_other_gets_read_their_lists_in_their_own_statement_on_postgresql(
     gql: GraphQLClient, sql: StatementLog, backend: str
 ) -> None:
-    """A product with its stock levels and their locations, a return with its items and their
-    products: one statement each on PostgreSQL, where on SQLite the lists are loaded by their own.
+    """A product (by id or SKU) with its stock levels and their locations, a return with its items
+    and their products, an order by its number: one statement each on PostgreSQL, where on SQLite
+    the lists are loaded by their own.
     A to-one row's own relations are read with it only inside a list (joins.py): a shipment's
     order comes with the shipment, that order's customer by a statement of its own."""
     customer = await f.customer(gql)
@@ -275,9 +276,14 @@ async def test_the_other_gets_read_their_lists_in_their_own_statement_on_postgre
          returned["createReturn"]["id"], 1, 2),
         ("query($id: ID!) { shipment(id: $id) { status order { orderNumber customer { email } } } }",
          shipment_id, 2, 2),
+        ("query($n: String!) { orderByNumber(orderNumber: $n) { status items { sku product { name } } } }",
+         order["orderNumber"], 1, 2),
+        ('{ shipmentByTrackingNumber(trackingNumber: "1Z-JOINED") { status order { orderNumber } } }', None, 1, 1),
+        ("query($sku: String) { product(sku: $sku) { name inventoryLevels { onHand } } }", product["sku"], 1, 2),
     ]
-    for query, ident, on_postgresql, on_sqlite in gets:
-        data, reads = await _answer(gql, sql, query, {"id": ident})
+    for query, value, on_postgresql, on_sqlite in gets:
+        name = "n" if "$n" in query else "sku" if "$sku" in query else "id"
+        data, reads = await _answer(gql, sql, query, {name: value} if value is not None else None)
         assert all(data.values()), (query, data)
         assert len(reads) == (on_postgresql if backend == "postgresql" else on_sqlite), (query, reads)
 

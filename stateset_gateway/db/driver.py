@@ -26,8 +26,8 @@ from typing import Any
 
 from sqlalchemy import JSON, Boolean, Integer, Select, Uuid
 from sqlalchemy.engine import Dialect
-from sqlalchemy.types import NullType, TypeDecorator
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.types import NullType, TypeDecorator
 from sqlmodel.sql.sqltypes import AutoString
 
 from stateset_gateway.db.types import Money, UTCDateTime
@@ -43,7 +43,8 @@ class DriverStatement:
     parameters: tuple[str, ...]  # bind parameter names, in $n order
     processors: dict[str, Any]  # bind processors by parameter name
     defaults: dict[str, Any]  # the statement's own values of its parameters
-    build: RecordBuilder
+    build: RecordBuilder  # of the driver's rows
+    plain: RecordBuilder  # of SQLAlchemy's rows, whose nested rows its types have converted
 
     async def fetch(self, connection: AsyncConnection, params: dict[str, Any]) -> list[Any]:
         """The statement's rows as named tuples (like loaders.records)."""
@@ -67,9 +68,7 @@ class DriverStatement:
             found = await driver.fetch(self.sql, *values)
         except Exception:  # noqa: BLE001 - answered as SQLAlchemy answers it (see the module's docstring)
             result = await connection.execute(self.statement, params)
-            plain = record_builder(tuple(result.keys()))  # SQLAlchemy has converted nested rows itself
-            assert plain is not None
-            return plain(result.all())
+            return self.plain(result.all())
         return self.build(found)
 
 
@@ -88,8 +87,8 @@ def driver_statement(statement: Any, dialect: Dialect) -> DriverStatement | None
         elif not isinstance(column.type, IDENTICAL):
             return None
         names.append(column.key)
-    build = record_builder(tuple(names), tuple(converters))
-    if build is None:
+    build, plain = record_builder(tuple(names), tuple(converters)), record_builder(tuple(names))
+    if build is None or plain is None:
         return None
     compiled = statement.compile(dialect=dialect)
     positions = compiled.positiontup
@@ -97,7 +96,7 @@ def driver_statement(statement: Any, dialect: Dialect) -> DriverStatement | None
         return None
     defaults = {name: bind.value for name, bind in compiled.binds.items()}
     return DriverStatement(statement, str(compiled), tuple(positions), dict(compiled._bind_processors), defaults,
-                           build)
+                           build, plain)
 
 
 @lru_cache(maxsize=512)

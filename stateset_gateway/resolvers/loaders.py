@@ -35,8 +35,8 @@ there a to-many join is left out, and its reader loads it as usual.
 from __future__ import annotations
 
 import uuid
-from decimal import Decimal
 from collections.abc import Callable, Sequence
+from decimal import Decimal
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from operator import attrgetter
@@ -164,16 +164,21 @@ def columns(model: type[SQLModel]) -> tuple[Any, ...]:
     return tuple(_labelled(model).values())
 
 
+def _attributes_read(model: type[SQLModel], fields: Fields, always: tuple[str, ...]) -> list[str]:
+    """The attributes named by `fields` and `always`, in table order; every column when `fields` is
+    None or names an attribute that is not a column (a reader that needs more than columns)."""
+    names = _column_names(model)
+    wanted = names_of(fields)
+    if wanted is None or not wanted <= names.keys():
+        return list(names)
+    wanted = wanted.union(always)
+    return [name for name in names if name in wanted]
+
+
 def some_columns(model: type[SQLModel], fields: Fields, *always: str) -> tuple[Any, ...]:
-    """The columns named by `fields` and `always`, in table order; every column when `fields` is None
-    or names an attribute that is not a column (a reader that needs more than columns). Its joins
-    are `with_joins`'s."""
+    """The columns of `_attributes_read`, labelled (`columns`). Its joins are `with_joins`'s."""
     labelled = _labelled(model)
-    names = names_of(fields)
-    if names is None or not names <= labelled.keys():
-        return columns(model)
-    wanted = names.union(always)
-    return tuple(column for name, column in labelled.items() if name in wanted)
+    return tuple(labelled[name] for name in _attributes_read(model, fields, always))
 
 
 def with_joins(stmt: Select[Any], model: type[SQLModel], fields: Fields, kind: str) -> Select[Any]:
@@ -194,12 +199,9 @@ def with_joins(stmt: Select[Any], model: type[SQLModel], fields: Fields, kind: s
             continue
         related = join.model.__table__.alias(join.attribute)  # type: ignore[attr-defined]
         related_names = _column_names(join.model)
-        wanted = names_of(join.fields)
-        if wanted is None or not wanted <= related_names.keys():
-            wanted = frozenset(related_names)
         stmt = stmt.outerjoin(related, related.c.id == table.c[names[join.key]]).add_columns(
-            *(related.c[column].label(f"{join.attribute}__{name}") for name, column in related_names.items()
-              if name in wanted or name == "id"))
+            *(related.c[related_names[name]].label(f"{join.attribute}__{name}")
+              for name in _attributes_read(join.model, join.fields, ("id",))))
     return stmt
 
 
@@ -235,15 +237,11 @@ def _nested_rows(join: Join, parent_key: ColumnElement[Any], depth: int) -> Colu
 
 def _row_value(model: type[SQLModel], alias: Any, fields: Fields, always: tuple[str, ...], depth: int
                ) -> tuple[ColumnElement[Any], Callable[[Any], Any]] | None:
-    """`ROW(...)` of the columns of `alias` (a `model` table) that `fields` and `always` name (every
-    column when `fields` names something else, as `some_columns`), then of its joins' rows; with
+    """`ROW(...)` of the columns of `alias` (a `model` table) that `fields` and `always` name
+    (`_attributes_read`), then of its joins' rows; with
     what makes one such value a record (db/driver.py `record_maker`)."""
     names = _column_names(model)
-    wanted = names_of(fields)
-    if wanted is None or not wanted <= names.keys():
-        wanted = frozenset(names)
-    wanted = wanted.union(always)
-    picked = [name for name in names if name in wanted]
+    picked = _attributes_read(model, fields, always)
     if not all(isinstance(alias.c[names[name]].type, NESTABLE) for name in picked):
         return None
     parts: list[Any] = []
@@ -294,7 +292,8 @@ def joined_model(load: Load) -> type[SQLModel] | None:
     return getattr(load, "joins", None)
 
 
-def grouped(column: InstrumentedAttribute[Any], *order_by: InstrumentedAttribute[Any]) -> Callable[[Callable[[], None]], Load]:
+def grouped(column: InstrumentedAttribute[Any], *order_by: InstrumentedAttribute[Any]
+            ) -> Callable[[Callable[[], None]], Load]:
     """Makes the stub it decorates (its name and docstring) a projecting batch function answering,
     for each key, the rows of `column`'s table whose `column` equals it, in `order_by` order. A
     relation it loads may be read in its parent's statement on PostgreSQL (a to-many `Join`)."""
@@ -445,25 +444,31 @@ async def locations(db: Database, keys: Sequence[uuid.UUID], fields: Fields = No
 def items_by_order() -> None:
     """An order's items, oldest first."""
 
+
 @grouped(InventoryBalance.product_id, InventoryBalance.created_at, InventoryBalance.id)
 def levels_by_product() -> None:
     """A product's stock levels, oldest first."""
+
 
 @grouped(Shipment.order_id, Shipment.created_at, Shipment.id)
 def shipments_by_order() -> None:
     """An order's shipments, oldest first."""
 
+
 @grouped(Return.order_id, Return.created_at, Return.id)
 def returns_by_order() -> None:
     """An order's returns, oldest first."""
+
 
 @grouped(ReturnItem.return_id, ReturnItem.id)
 def items_by_return() -> None:
     """A return's items."""
 
+
 @grouped(CustomerAddress.customer_id, CustomerAddress.id)
 def addresses_by_customer() -> None:
     """A customer's addresses."""
+
 
 @cache
 def _order_counts(kind: str) -> Select[Any]:

@@ -6,9 +6,10 @@ grouped by the parent's id (a `grouped` loader: an order's items, a product's st
 `_joinable`), is otherwise one statement for its level, with its round trip and the machinery
 around it. When the parents' rows come from a statement that selects what is read (a root field's
 rows, a projecting loader's), that statement reads the related rows too: the relation's field plan
-is then `joined`, and the run takes each parent's related rows from the parent (run.py). A statement that does not read the join (a resolver reading whole rows, a
-connection's later page, a to-many join on SQLite) leaves the attribute off its rows, and the run
-loads the relation as before: a join can only save a statement, never change an answer.
+is then `joined`, and the run takes each parent's related rows from the parent (run.py). A
+statement that does not read the join (a resolver reading whole rows, a connection's later page)
+leaves the attribute off its rows, and the run loads the relation as before: a join can only save
+a statement, never change an answer.
 
 Joins are decided bottom-up, so a relation joined into its parent carries its own joins: on
 PostgreSQL `order(id)`'s items are read with their products and those products' stock levels, in the
@@ -52,7 +53,7 @@ def _visit(holder: FieldPlan, one: bool, level: int) -> None:
     one = one and level < NESTED_LEVELS
     if holder.selection is not None:
         for child in holder.selection.fields:
-            joined = one and _joinable(child, one)
+            joined = one and _joinable(child, True)
             _visit(child, joined, level + 1 if joined else 0)
     _join_into(holder, one)
 

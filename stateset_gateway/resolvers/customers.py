@@ -25,6 +25,7 @@ from stateset_gateway.resolvers.pagination import (
     Sort,
     count_of,
     page_of,
+    whole_table,
 )
 from stateset_gateway.resolvers.uniqueness import add_unique, update_unique
 
@@ -63,7 +64,7 @@ async def delete_customer(db: Database, customer_id: Any) -> None:
 
 
 def _filtered(filters: CustomerFilter) -> Any:
-    stmt = select(Customer)
+    stmt = whole_table(Customer)
     if filters.email:
         stmt = stmt.where(Customer.email == filters.email.strip().lower())
     if filters.search:

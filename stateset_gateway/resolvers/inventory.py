@@ -44,6 +44,7 @@ from stateset_gateway.resolvers.pagination import (
     Sort,
     count_of,
     page_of,
+    whole_table,
 )
 from stateset_gateway.resolvers.uniqueness import add_unique
 
@@ -80,7 +81,7 @@ async def get_level(db: Database, level_id: Any) -> loaders.Record:
 
 
 def _filtered(filters: InventoryFilter) -> Any:
-    stmt = select(B)
+    stmt = whole_table(B)
     if filters.product_id:
         stmt = stmt.where(B.product_id == filters.product_id)
     if filters.location_id:
@@ -286,7 +287,7 @@ async def list_reservations(
     args: CursorArgs | OffsetArgs,
 ) -> Page[InventoryReservation] | OffsetPage[InventoryReservation]:
     R = InventoryReservation
-    stmt = select(R)
+    stmt = whole_table(R)
     if product_id:
         stmt = stmt.where(R.product_id == parse_id(product_id, "product_id"))
     if order_id:

@@ -46,6 +46,7 @@ from stateset_gateway.resolvers.pagination import (
     count_of,
     page_of,
     row_cursor,
+    whole_table,
 )
 from stateset_gateway.resolvers.money import MONEY_MAX
 from stateset_gateway.resolvers.pricing import line_total, order_totals
@@ -259,7 +260,7 @@ SORT_COLUMNS = {
 
 
 def _filtered(filters: OrderFilter) -> Any:
-    stmt = select(Order)
+    stmt = whole_table(Order)
     if filters.status:
         stmt = stmt.where(Order.status == filters.status)
     if filters.customer_id:

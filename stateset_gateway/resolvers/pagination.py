@@ -135,6 +135,14 @@ def clamp_first(first: int | None, last: int | None, default: int, maximum: int)
     return size, last is not None
 
 
+@lru_cache(maxsize=64)
+def whole_table(entity: Any) -> Select[Any]:
+    """`select(entity)`, built once: where a list's statement starts, before its filters. A page of
+    this very statement (`is`, not an equal one) is a page of the whole table, which keyset_page and
+    offset_page read through statements built once, without building or inspecting one per request."""
+    return select(entity)
+
+
 def as_rows(stmt: Select[Any], kind: str, fields: Fields = None, *always: str) -> Select[Any]:
     """`select(Model)...` as the same query of `Model`'s columns (loaders.columns): plain rows that
     read like instances, without an ORM instance built per row. With `fields`, of those columns and
@@ -174,8 +182,8 @@ async def keyset_page(
         seek: tuple[Any, Any] | None = (value, row_id)
     else:
         seek = None
-    entity = stmt.column_descriptions[0]["entity"]
-    if stmt.whereclause is None and entity is not None:  # no filter: a statement built once
+    entity = id_column.class_
+    if stmt is whole_table(entity):  # no filter: a statement built once
         template = _unfiltered_page(entity, sort.column, id_column, desc, seek is not None, fields,
                                     connection.dialect.name)
         params = {"limit": size + 1} if seek is None else {"limit": size + 1, "seek": seek[0], "seek_id": seek[1]}
@@ -238,8 +246,8 @@ async def offset_page(
         raise errors.ValidationFailed.field("page", "Must be at least 1")
     if not 1 <= limit <= MAX_LIMIT:
         raise errors.ValidationFailed.field("limit", f"Must be between 1 and {MAX_LIMIT}")
-    entity = stmt.column_descriptions[0]["entity"]
-    if stmt.whereclause is None and entity is not None:  # no filter: statements built once
+    entity = id_column.class_
+    if stmt is whole_table(entity):  # no filter: statements built once
         template = _unfiltered_offset_page(entity, sort.column, id_column, sort.descending, fields,
                                            connection.dialect.name)
         rows = await rows_on(connection, template, {"offset": (page - 1) * limit, "limit": limit})

@@ -20,6 +20,7 @@ from stateset_gateway.resolvers.pagination import (
     Sort,
     count_of,
     page_of,
+    whole_table,
 )
 from stateset_gateway.resolvers.uniqueness import add_unique, update_unique
 
@@ -75,7 +76,7 @@ async def delete_product(db: Database, product_id: Any) -> None:
 
 
 def _filtered(filters: ProductFilter) -> Any:
-    stmt = select(Product)
+    stmt = whole_table(Product)
     if filters.sku:
         stmt = stmt.where(Product.sku == filters.sku)
     if filters.is_active is not None:

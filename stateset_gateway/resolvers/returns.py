@@ -33,6 +33,7 @@ from stateset_gateway.resolvers.pagination import (
     Sort,
     count_of,
     page_of,
+    whole_table,
 )
 from stateset_gateway.resolvers.payment_providers import PaymentProvider
 from stateset_gateway.resolvers.transitions import ORDER, RETURN, apply_transition
@@ -167,7 +168,7 @@ async def refund_return(db: Database, return_id: Any, *, provider: PaymentProvid
 
 
 def _filtered(filters: ReturnFilter) -> Any:
-    stmt = select(Return)
+    stmt = whole_table(Return)
     if filters.order_id:
         stmt = stmt.where(Return.order_id == filters.order_id)
     if filters.status:

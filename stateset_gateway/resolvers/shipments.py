@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from stateset_gateway import errors
@@ -23,6 +22,7 @@ from stateset_gateway.resolvers.pagination import (
     Sort,
     count_of,
     page_of,
+    whole_table,
 )
 from stateset_gateway.resolvers.transitions import FULFILLED, ORDER, SHIPMENT, apply_transition
 from stateset_gateway.resolvers.uniqueness import add_unique
@@ -116,7 +116,7 @@ async def mark_delivered(db: Database, shipment_id: Any) -> Shipment:
 
 
 def _filtered(filters: ShipmentFilter) -> Any:
-    stmt = select(Shipment)
+    stmt = whole_table(Shipment)
     if filters.order_id:
         stmt = stmt.where(Shipment.order_id == filters.order_id)
     if filters.status:

@@ -34,7 +34,16 @@ from stateset_gateway.db.types import utcnow
 from stateset_gateway.resolvers.common import check_version, get_or_404, parse_id, touch, validate
 from stateset_gateway.resolvers.events import EVENT_TYPES, PING, new_event
 from stateset_gateway.resolvers.inputs import Input, Instant, Version, dump
-from stateset_gateway.resolvers.pagination import CursorArgs, OffsetArgs, OffsetPage, Page, Sort, count_of, page_of
+from stateset_gateway.resolvers.pagination import (
+    CursorArgs,
+    OffsetArgs,
+    OffsetPage,
+    Page,
+    Sort,
+    count_of,
+    page_of,
+    whole_table,
+)
 
 KIND = "Webhook"
 SECRET_PREFIX = "whsec_"
@@ -202,7 +211,7 @@ async def get_webhook(db: Database, webhook_id: Any) -> Webhook:
 
 
 async def list_webhooks(db: Database, *, args: CursorArgs | OffsetArgs) -> Page[Webhook] | OffsetPage[Webhook]:
-    return await page_of(db, select(Webhook), Sort(Webhook.created_at), Webhook.id, args)
+    return await page_of(db, whole_table(Webhook), Sort(Webhook.created_at), Webhook.id, args)
 
 
 async def count_webhooks(db: Database) -> int:
@@ -283,7 +292,7 @@ async def _with_urls(db: Database, deliveries: list[WebhookDelivery]) -> list[De
 def _deliveries(filters: Any) -> Any:
     f = validate(DeliveryFilter, filters or {})
     D = WebhookDelivery
-    stmt = select(D)
+    stmt = whole_table(D)
     if f.webhook_id:
         stmt = stmt.where(D.webhook_id == f.webhook_id)
     if f.event_type:

@@ -6,8 +6,8 @@ none of that is needed: the generated function is a single dict display per obje
 
     {"id": s0(v0) if (v0 := parent.id) is not None else _fail(), "notes": None if (v1 := ...
 
-reading columns as attributes, serializing leaves, and calling the fast builds of sub-selections.
-It records nothing and changes nothing, so at the first null where none may be, failed load or
+reading columns as attributes, serializing leaves, taking a relation read with its parent (joins.py)
+from the parent's row, and calling the fast builds of sub-selections. It records nothing and changes nothing, so at the first null where none may be, failed load or
 exception it gives up (`Fallback`), and the executor builds the whole answer again the careful
 way, which reports every error exactly as graphql-core does.
 """
@@ -18,12 +18,15 @@ import itertools
 import operator
 from collections.abc import Callable
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
+from uuid import UUID
 
-from graphql import GraphQLList, GraphQLNonNull, GraphQLOutputType, is_leaf_type
+from asyncpg.pgproto.pgproto import UUID as PgUUID
+from graphql import GraphQLEnumType, GraphQLList, GraphQLNonNull, GraphQLOutputType, is_leaf_type
 
-from stateset_gateway.schema.execution.serialize import MAX_INT, MIN_INT, serializer, typed_serializer
-from stateset_gateway.schema.execution.tree import FieldPlan, Kind, ObjectPlan, Run
+from stateset_gateway.schema.execution.serialize import MAX_INT, MIN_INT, remembered_enum, serializer, typed_serializer
+from stateset_gateway.schema.execution.tree import NOT_READ, FieldPlan, Kind, ObjectPlan, Run
 
 
 FastBuild = Callable[[Any, Run], dict[str, Any]]
@@ -49,12 +52,24 @@ _OWN_VALUES = {
     "Boolean": "type({v}) is bool",
     "DateTime": "type({v}) is _datetime and {v}.tzinfo is _UTC",
 }
+# The values whose JSON is made inline, where the call to their serializer costs more than the work:
+# an id read as a UUID (asyncpg's or Python's) is its `str`, as serialize.serializer answers; an amount
+# with two places (every money column's) is its `str`, money_text's first test, so `{t}` holds that
+# text (tests/graphql/test_leaf_text.py holds both to their serializers). Anything else: `{serialize}`.
+_MADE_INLINE = {
+    "ID": "(str({v}) if type({v}) is _PgUUID or type({v}) is _UUID else {serialize})",
+    "Decimal": "({t} if type({v}) is _Decimal and ({t} := str({v}))[-3:-2] == '.' and {t} != '-0.00'"
+               " else {serialize})",
+}
+# What the generated source refers to by name, besides what each build binds (`_0`, `_1`...).
+_NAMES: dict[str, Any] = {"_fail": _fail, "_datetime": datetime, "_UTC": UTC, "_UUID": UUID, "_PgUUID": PgUUID,
+                          "_Decimal": Decimal, "_NOT_READ": NOT_READ}
 
 
 def fast_builder(plan: ObjectPlan) -> FastBuild:
     """The generated build of `plan`'s fields, in response order."""
     names = itertools.count()
-    env: dict[str, Any] = {"_fail": _fail, "_datetime": datetime, "_UTC": UTC}
+    env = dict(_NAMES)
 
     def bind(value: Any) -> str:
         name = f"_{next(names)}"
@@ -83,7 +98,12 @@ def _field(field: FieldPlan, bind: Callable[[Any], str], names: itertools.count[
     else:
         relation = field.relation
         assert relation is not None
-        raw = f"run.loaded({bind(field)}, {bind(operator.attrgetter(relation.key))}(parent))"
+        plan = bind(field)
+        raw = f"run.loaded({plan}, {bind(operator.attrgetter(relation.key))}(parent))"
+        if field.joined is not None:  # the row its parent holds (joins.py), unless the run must not take it
+            held = f"h{next(names)}"
+            raw = (f"({held} if ({held} := getattr(parent, {field.joined.attribute!r}, _NOT_READ)) is not _NOT_READ"
+                   f" and {plan} not in run.unjoined else {raw})")
         if relation.reduce is not None:
             raw = f"{bind(relation.reduce)}({raw})"
     return _complete(field.definition.type, raw, field, bind, names)
@@ -115,11 +135,21 @@ def _present(graphql_type: GraphQLOutputType, var: str, field: FieldPlan, bind: 
         item = f"x{next(names)}"
         inner = _complete(graphql_type.of_type, item, field, bind, names)
         return f"([{inner} for {item} in {var}] if type({var}) is list else _fail())"
+    if isinstance(graphql_type, GraphQLEnumType):  # a value seen before: its output, looked up
+        known, remembered = remembered_enum(graphql_type)
+        out = f"o{next(names)}"
+        return (f"({out} if type({var}) is str and ({out} := {bind(known)}.get({var})) is not None"
+                f" else {bind(remembered)}({var}))")
     if is_leaf_type(graphql_type):
         serialize = f"{bind(serializer(graphql_type))}({var})"
+        inline = _MADE_INLINE.get(graphql_type.name)
+        if inline:
+            serialize = inline.format(v=var, t=f"t{next(names)}", serialize=serialize)
         own = _OWN_VALUES.get(graphql_type.name)  # a value that is its own JSON: no call
         if own:
             return f"({var} if {own.format(v=var)} else {serialize})"
+        if inline:
+            return serialize
         typed = typed_serializer(graphql_type)  # an amount, a timestamp: their own serialize, directly
         if typed:
             origin, direct = typed

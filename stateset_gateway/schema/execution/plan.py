@@ -116,9 +116,10 @@ def plan_operation(schema: GraphQLSchema, fragments: dict[str, FragmentDetails],
     try:
         grouped = collect_fields(schema, fragments, variables, root_type, operation).grouped_field_set
         root = _object_plan(scope, root_type, grouped, root=True)
+        join_relations(root, lists=nested_lists)
+        _with_fast_builds(root)
     except (Unplannable, RecursionError):
         return None
-    join_relations(root, lists=nested_lists)
     return Plan(operation, root)
 
 
@@ -161,8 +162,16 @@ def _object_plan(scope: _Scope, object_type: GraphQLObjectType, grouped: dict[st
         elif field_plan.selection is not None and field_plan.selection.loads:
             plan.expand.append(field_plan)
     plan.build = _builder(plan)
-    plan.fast = fast_builder(plan)
     return plan
+
+
+def _with_fast_builds(plan: ObjectPlan) -> None:
+    """Each selection's fast build (compile.py), its sub-selections' first. Made once the joins are
+    decided, as a joined relation is taken from its parent's row."""
+    for field_plan in plan.fields:
+        if field_plan.selection is not None:
+            _with_fast_builds(field_plan.selection)
+    plan.fast = fast_builder(plan)
 
 
 def _field_plan(scope: _Scope, parent: GraphQLObjectType, key: str, details: list[FieldDetails],

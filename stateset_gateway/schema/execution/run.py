@@ -45,7 +45,7 @@ from stateset_gateway.schema.common import Connection, page_limits
 from stateset_gateway.schema.context import Context
 from stateset_gateway.caches import SizedLRU
 from stateset_gateway.schema.execution.plan import ParsedDocument, PlanCache
-from stateset_gateway.schema.execution.tree import FieldPlan, Kind, Load, ObjectPlan, Plan
+from stateset_gateway.schema.execution.tree import NOT_READ, FieldPlan, Kind, Load, ObjectPlan, Plan
 
 
 class _Failure:
@@ -58,8 +58,6 @@ class _Failure:
 
 
 Frontier = list[tuple[ObjectPlan, list[Any]]]
-
-_NOT_READ = object()  # a parent row without a joined relation's attribute
 
 MAX_COERCION_ERRORS = 50  # graphql-core's default
 
@@ -145,6 +143,7 @@ class Run:
         self._totals: dict[int, Any] = {}
         self._counted: dict[int, tuple[Load, Any]] = {}
         self._refusals: dict[str, Exception | None] = {}
+        self.unjoined: set[FieldPlan] = set()
         self._raised: list[BaseException] = []  # every exception kept as a value (_failure)
 
     async def execute(self) -> ExecutionResult:
@@ -231,7 +230,10 @@ class Run:
         if field_plan.kind is Kind.PAGE:
             return _unless_failed(self._pages[field_plan][key])
         assert field_plan.load is not None
-        return _unless_failed(self._values[field_plan.load][key])
+        value = self._values[field_plan.load][key]
+        if type(value) is _Failure:
+            raise value.error
+        return value
 
     def total(self, connection: Connection[Any]) -> Any:
         counted = self._counted.get(id(connection))
@@ -334,10 +336,11 @@ class Run:
             refusal = await self._refusal(relation.permission)
             if refusal is not None:
                 self._failed[field_plan] = refusal
+                self.unjoined.add(field_plan)
                 continue
             key_of = operator.attrgetter(relation.key)
             if field_plan.joined is not None:
-                keys = self._take_joined(wanted, load, field_plan.joined.attribute, rows, key_of)
+                keys = self._take_joined(wanted, field_plan, rows, key_of)
                 followed.append((field_plan, keys))
                 continue
             keys = dict.fromkeys(key_of(row) for row in rows)
@@ -367,21 +370,27 @@ class Run:
         if key not in self._values.setdefault(load, {}):
             wanted.setdefault(load, {})[key] = None
 
-    def _take_joined(self, wanted: dict[Load, dict[Any, None]], load: Load, attribute: str, rows: list[Any],
+    def _take_joined(self, wanted: dict[Load, dict[Any, None]], field_plan: FieldPlan, rows: list[Any],
                      key_of: Callable[[Any], Any]) -> dict[Any, None]:
         """A joined relation's rows, read with their parents' (joins.py): each parent holds its own.
         A parent whose statement did not read the join has no such attribute; its key is loaded.
-        Answers the parents' keys, as the level's other relations collect theirs."""
+        Answers the parents' keys, as the level's other relations collect theirs. Where a key's
+        value is already another (loaded before, or failed), `loaded` answers that one, so the
+        field is `unjoined`: the fast build then reads it as `loaded` does."""
+        assert field_plan.load is not None and field_plan.joined is not None
+        load, attribute = field_plan.load, field_plan.joined.attribute
         values = self._values.setdefault(load, {})
         keys: dict[Any, None] = {}
         for row in rows:
             key = key_of(row)
             keys[key] = None
-            related = getattr(row, attribute, _NOT_READ)
-            if related is _NOT_READ:
+            related = getattr(row, attribute, NOT_READ)
+            if related is NOT_READ:
                 self._want(wanted, load, key)
             elif key not in values:
                 values[key] = related
+            elif values[key] != related:
+                self.unjoined.add(field_plan)
         return keys
 
     def _next_frontier(self, followed: list[tuple[FieldPlan, dict[Any, None]]]) -> Frontier:

@@ -34,17 +34,9 @@ def typed_serializer(leaf: GraphQLLeafType) -> tuple[type, Serialize] | None:
 
 
 def serializer(leaf: GraphQLLeafType) -> Serialize:
-    coerce = leaf.coerce_output_value
-
-    def checked(value: Any) -> Any:
-        out = coerce(value)
-        if out is Undefined or out is None:
-            raise TypeError(f"Expected `{inspect(leaf)}.coerce_output_value({inspect(value)})` to return "
-                            f"non-nullable value, returned: {inspect(out)}")
-        return out
-
     if isinstance(leaf, GraphQLEnumType):
-        return _remembered(checked)
+        return remembered_enum(leaf)[1]
+    checked = _checked(leaf)
     name = leaf.name
     if name == "ID":  # graphql-core's ID answers str(value) for a UUID
         return lambda value: (value if type(value) is str else str(value) if isinstance(value, UUID)
@@ -58,8 +50,27 @@ def serializer(leaf: GraphQLLeafType) -> Serialize:
     return checked
 
 
-def _remembered(checked: Serialize) -> Serialize:
+def _checked(leaf: GraphQLLeafType) -> Serialize:
+    """`leaf`'s serialize with graphql-core's check that it gave a value."""
+    coerce = leaf.coerce_output_value
+
+    def checked(value: Any) -> Any:
+        out = coerce(value)
+        if out is Undefined or out is None:
+            raise TypeError(f"Expected `{inspect(leaf)}.coerce_output_value({inspect(value)})` to return "
+                            f"non-nullable value, returned: {inspect(out)}")
+        return out
+
+    return checked
+
+
+def remembered_enum(leaf: GraphQLEnumType) -> tuple[dict[str, Any], Serialize]:
+    """An enum's serializer, which remembers each output per (Python type, value), and the outputs
+    of the plain `str` values it has seen (filled as it meets them): the fast build (compile.py)
+    looks those up inline, without a call."""
+    checked = _checked(leaf)
     seen: dict[tuple[type, Any], Any] = {}
+    strings: dict[str, Any] = {}
 
     def serialize(value: Any) -> Any:
         key = (type(value), value)
@@ -67,8 +78,10 @@ def _remembered(checked: Serialize) -> Serialize:
             return seen[key]
         except KeyError:
             out = seen[key] = checked(value)
+            if type(value) is str:
+                strings[value] = out
             return out
         except TypeError:  # an unhashable value: not remembered
             return checked(value)
 
-    return serialize
+    return strings, serialize

@@ -31,10 +31,18 @@ Load = tuple[BatchLoad, Fields]
 row loaded with some columns is never read for others."""
 
 
+NOT_READ = object()
+"""What a parent row holds for a joined relation (FieldPlan.joined) whose statement did not read it."""
+
+
 class Run(Protocol):
     """What a plan's emitters ask of the run that executes it (run.py): the values loaded for this
     request, and where to record a field's error. Declared here so that the plan, its compiled
     builders and the run depend on this module, not on each other."""
+
+    unjoined: set[FieldPlan]
+    """Joined fields whose value is not always the one each parent holds (refused, or a key already
+    loaded otherwise): the fast build reads those through `loaded`, never from the parent."""
 
     def resolved(self, field_plan: FieldPlan) -> Any: ...
 

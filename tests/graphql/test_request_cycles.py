@@ -14,6 +14,7 @@ from typing import Any
 import orjson
 import pytest
 
+from stateset_gateway.app import settle_collector
 from stateset_gateway.config import Settings, load_settings
 from stateset_gateway.db.demo import SeedSize, seed
 from stateset_gateway.db.engine import Database
@@ -110,3 +111,31 @@ async def test_failing_queries_leave_no_reference_cycles(app: Any, db: Database,
 
     assert codes == ["NOT_FOUND"] * REQUESTS
     assert found < REQUESTS // 10, f"{found} objects in cycles after {REQUESTS} failing requests"
+
+
+async def test_a_served_process_runs_no_collection_inside_a_nested_page(app: Any, db: Database,
+                                                                       admin_headers: dict[str, str]) -> None:
+    """Once a served process is up (`settle_collector`, as `serve` runs it), a nested page's live
+    objects are freed by reference count before the collector would run: at CPython's own threshold
+    it ran several times inside each of these pages."""
+    await seed(db, SeedSize(customers=10, products=8, orders=40))
+    for _ in range(4):  # warm: plans, documents, the pool
+        assert "errors" not in await _post(app, admin_headers, NESTED, {"n": 40})
+    thresholds = gc.get_threshold()
+    collections: list[int] = []
+
+    def count(phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            collections.append(info["generation"])
+
+    settle_collector()
+    gc.callbacks.append(count)
+    try:
+        answers = [await _post(app, admin_headers, NESTED, {"n": 40}) for _ in range(10)]
+    finally:
+        gc.callbacks.remove(count)
+        gc.unfreeze()
+        gc.set_threshold(*thresholds)
+
+    assert all(len(answer["data"]["orders"]["edges"]) == 40 for answer in answers)
+    assert collections == [], f"{len(collections)} collections in 10 nested pages"

@@ -45,6 +45,7 @@ from stateset_gateway.schema.common import Connection, page_limits
 from stateset_gateway.schema.context import Context
 from stateset_gateway.caches import SizedLRU
 from stateset_gateway.schema.execution.plan import ParsedDocument, PlanCache
+from stateset_gateway.schema.execution.roots import RootCall, root_calls
 from stateset_gateway.schema.execution.tree import NOT_READ, FieldPlan, Kind, Load, ObjectPlan, Plan
 
 
@@ -80,6 +81,7 @@ class PlannedExecutor:
     def __init__(self, schema: GraphQLSchema, plans: SizedLRU[Any, Any], *, nested_lists: bool = True) -> None:
         self.schema = schema
         self.plans = PlanCache(plans, nested_lists=nested_lists)
+        self.calls = root_calls(schema)
 
     async def execute(self, document: DocumentNode, context: Context, variables: dict[str, Any] | None,
                       operation_name: str | None) -> ExecutionResult | None:
@@ -94,7 +96,7 @@ class PlannedExecutor:
         plan = self.plans.plan(self.schema, parsed, operation, values)
         if plan is None:
             return None
-        run = Run(Operation(self.schema, parsed, operation, values, context), plan)
+        run = Run(Operation(self.schema, parsed, operation, values, context, self.calls), plan)
         if plan.serial:  # a mutation's selections read what it wrote: each read on a connection of its own
             return await run.execute()
         async with context.db.request_reads():  # a query's reads: one connection for the whole request
@@ -111,6 +113,7 @@ class Operation:
     definition: OperationDefinitionNode
     variables: VariableValues
     context: Context
+    calls: dict[tuple[str, str], RootCall]  # roots.py: root fields called without Strawberry's wrapper
 
     def info(self, field_plan: FieldPlan) -> GraphQLResolveInfo:
         """graphql-core's resolve info for a root field."""
@@ -259,10 +262,14 @@ class Run:
         if read is not None:
             self.context.projections[field_plan.key] = read
         try:
-            resolve = field_plan.definition.resolve or default_field_resolver
-            result = resolve(None, operation.info(field_plan), **operation.arguments(field_plan))
-            if inspect.isawaitable(result):
-                result = await result
+            call = operation.calls.get((field_plan.parent.name, field_plan.name))
+            if call is not None:
+                result = await call(operation.info(field_plan), operation.arguments(field_plan))
+            else:
+                resolve = field_plan.definition.resolve or default_field_resolver
+                result = resolve(None, operation.info(field_plan), **operation.arguments(field_plan))
+                if inspect.isawaitable(result):
+                    result = await result
         except Exception as exc:  # noqa: BLE001 - the field's error, reported where it is emitted
             return self._failure(exc)
         return result

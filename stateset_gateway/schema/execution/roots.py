@@ -7,7 +7,7 @@ layers. On the flat 50-order list that wrapper was a tenth of the request's inst
 of this schema has one shape: an async resolver `(self, info, **arguments)` whose one extension is its
 permission (schema/permissions.py). For such a field, `root_calls` holds a function doing the same
 steps in Strawberry's order, with Strawberry's own pieces: the given arguments converted by
-`convert_arguments`, then the `PermissionExtension` deciding (its `resolve_async`, so a refusal is
+`convert_arguments` (but for nulls and built-in scalars, which it answers as given: `as_given`), then the `PermissionExtension` deciding (its `resolve_async`, so a refusal is
 what Strawberry answers), then the resolver. Any other field keeps Strawberry's wrapper.
 
 graphql-core's run of the same fields (the reference executor) goes through the wrapper, so the
@@ -23,6 +23,8 @@ from graphql import GraphQLField, GraphQLResolveInfo, GraphQLSchema
 from strawberry.extensions.field_extension import FieldExtension
 from strawberry.permission import PermissionExtension
 from strawberry.types.arguments import StrawberryArgument, convert_arguments
+from strawberry.scalars import ID
+from strawberry.types.base import StrawberryMaybe, StrawberryOptional
 from strawberry.types.field import StrawberryField
 
 RootCall = Callable[[GraphQLResolveInfo, dict[str, Any]], Coroutine[Any, Any, Any]]
@@ -63,18 +65,42 @@ def _direct_call(definition: GraphQLField, config: Any, scalar_registry: Any) ->
     function = resolver.wrapped_func
     info_name = resolver.info_parameter.name
     info_class = config.info_class
-    by_name: dict[str, StrawberryArgument] = {config.name_converter.from_argument(a): a for a in field.arguments}
+    plain = {config.name_converter.from_argument(argument): (argument, *as_given(argument))
+             for argument in field.arguments}
 
     async def resolve(source: Any, info: Any, **kwargs: Any) -> Any:
         return await function(source, **{info_name: info}, **kwargs)
 
     async def call(info: GraphQLResolveInfo, arguments: dict[str, Any]) -> Any:
         strawberry_info = info_class(_raw_info=info, _field=field)
-        # convert_arguments converts the arguments it is given among those it is told of: the given ones
-        given = [by_name[name] for name in arguments if name in by_name] if len(arguments) < len(by_name) \
-            else field.arguments
-        kwargs = convert_arguments(arguments, given, scalar_registry=scalar_registry, config=config,
-                                   info=strawberry_info)
+        kwargs: dict[str, Any] = {}
+        converting: dict[str, Any] = {}
+        for name, value in arguments.items():
+            argument, null_as_given, value_as_given = plain[name]
+            if value_as_given or (value is None and null_as_given):
+                kwargs[argument.python_name] = value
+            else:
+                converting[name] = value
+        if converting:
+            kwargs.update(convert_arguments(converting, [plain[name][0] for name in converting],
+                                            scalar_registry=scalar_registry, config=config, info=strawberry_info))
         return await extension.resolve_async(resolve, None, strawberry_info, **kwargs)
 
     return call
+
+
+# The Python types of GraphQL's own scalars, whose values Strawberry's convert_argument answers as given.
+_BUILT_IN_SCALARS = (str, int, float, bool, ID)
+
+
+def as_given(argument: StrawberryArgument) -> tuple[bool, bool]:
+    """Whether Strawberry's `convert_argument` answers an argument's value as it is given: (a null,
+    any value). A null is answered as null unless a `Maybe` wraps the type (it answers `Some(None)`
+    or refuses the null); a value of a built-in scalar is answered as given. Anything else (inputs,
+    enums, lists, the gateway's own scalars) is converted by Strawberry."""
+    kind = argument.type
+    while isinstance(kind, StrawberryOptional):
+        if isinstance(kind, StrawberryMaybe):
+            return False, False
+        kind = kind.of_type
+    return True, kind in _BUILT_IN_SCALARS

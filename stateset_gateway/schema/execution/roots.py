@@ -8,7 +8,9 @@ of this schema has one shape: an async resolver `(self, info, **arguments)` whos
 permission (schema/permissions.py). For such a field, `root_calls` holds a function doing the same
 steps in Strawberry's order, with Strawberry's own pieces: the given arguments converted by
 `convert_arguments` (but for nulls and built-in scalars, which it answers as given: `as_given`), then the `PermissionExtension` deciding (its `resolve_async`, so a refusal is
-what Strawberry answers), then the resolver. Any other field keeps Strawberry's wrapper.
+what Strawberry answers), then the resolver. A field whose resolver the endpoint memoizes (a query's
+root field: one answer per request for the same arguments, schema/http.py) is memoized the same way.
+Any other field keeps Strawberry's wrapper.
 
 graphql-core's run of the same fields (the reference executor) goes through the wrapper, so the
 differential tests compare the two paths on every query the suite sends.
@@ -16,7 +18,7 @@ differential tests compare the two paths on every query the suite sends.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from typing import Any
 
 from graphql import GraphQLField, GraphQLResolveInfo, GraphQLSchema
@@ -27,7 +29,10 @@ from strawberry.scalars import ID
 from strawberry.types.base import StrawberryMaybe, StrawberryOptional
 from strawberry.types.field import StrawberryField
 
-RootCall = Callable[[GraphQLResolveInfo, dict[str, Any]], Coroutine[Any, Any, Any]]
+from stateset_gateway.schema.context import memoized
+
+RootCall = Callable[..., Any]
+"""A resolver, `call(source, info, **arguments)`, as graphql-core calls `GraphQLField.resolve`."""
 
 
 def root_calls(schema: GraphQLSchema) -> dict[tuple[str, str], RootCall]:
@@ -44,8 +49,8 @@ def root_calls(schema: GraphQLSchema) -> dict[tuple[str, str], RootCall]:
             continue
         for name, definition in root.fields.items():
             call = _direct_call(definition, converter.config, converter.scalar_registry)
-            if call is not None:
-                calls[root.name, name] = call
+            if call is not None:  # answered once per request where the field is (schema/http.py)
+                calls[root.name, name] = memoized(call) if getattr(definition.resolve, "memoized", False) else call
     return calls
 
 
@@ -71,7 +76,7 @@ def _direct_call(definition: GraphQLField, config: Any, scalar_registry: Any) ->
     async def resolve(source: Any, info: Any, **kwargs: Any) -> Any:
         return await function(source, **{info_name: info}, **kwargs)
 
-    async def call(info: GraphQLResolveInfo, arguments: dict[str, Any]) -> Any:
+    async def call(source: Any, info: GraphQLResolveInfo, **arguments: Any) -> Any:
         strawberry_info = info_class(_raw_info=info, _field=field)
         kwargs: dict[str, Any] = {}
         converting: dict[str, Any] = {}
@@ -84,7 +89,7 @@ def _direct_call(definition: GraphQLField, config: Any, scalar_registry: Any) ->
         if converting:
             kwargs.update(convert_arguments(converting, [plain[name][0] for name in converting],
                                             scalar_registry=scalar_registry, config=config, info=strawberry_info))
-        return await extension.resolve_async(resolve, None, strawberry_info, **kwargs)
+        return await extension.resolve_async(resolve, source, strawberry_info, **kwargs)
 
     return call
 

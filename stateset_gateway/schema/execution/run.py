@@ -262,14 +262,11 @@ class Run:
         if read is not None:
             self.context.projections[field_plan.key] = read
         try:
-            call = operation.calls.get((field_plan.parent.name, field_plan.name))
-            if call is not None:
-                result = await call(operation.info(field_plan), operation.arguments(field_plan))
-            else:
-                resolve = field_plan.definition.resolve or default_field_resolver
-                result = resolve(None, operation.info(field_plan), **operation.arguments(field_plan))
-                if inspect.isawaitable(result):
-                    result = await result
+            resolve = (operation.calls.get((field_plan.parent.name, field_plan.name)) or field_plan.definition.resolve
+                       or default_field_resolver)
+            result = resolve(None, operation.info(field_plan), **operation.arguments(field_plan))
+            if inspect.isawaitable(result):
+                result = await result
         except Exception as exc:  # noqa: BLE001 - the field's error, reported where it is emitted
             return self._failure(exc)
         return result

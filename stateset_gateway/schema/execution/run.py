@@ -233,10 +233,7 @@ class Run:
         if field_plan.kind is Kind.PAGE:
             return _unless_failed(self._pages[field_plan][key])
         assert field_plan.load is not None
-        value = self._values[field_plan.load][key]
-        if type(value) is _Failure:
-            raise value.error
-        return value
+        return _unless_failed(self._values[field_plan.load][key])
 
     def total(self, connection: Connection[Any]) -> Any:
         counted = self._counted.get(id(connection))

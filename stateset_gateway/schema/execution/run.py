@@ -97,8 +97,8 @@ class PlannedExecutor:
         if plan is None:
             return None
         run = Run(Operation(self.schema, parsed, operation, values, context, self.calls), plan)
-        if plan.serial:  # a mutation's selections read what it wrote: each read on a connection of its own
-            return await run.execute()
+        if plan.serial or not plan.calls_resolvers:  # a mutation's selections read what it wrote: each read
+            return await run.execute()  # on a connection of its own; `{ __typename }` reads nothing
         async with context.db.request_reads():  # a query's reads: one connection for the whole request
             return await run.execute()
 

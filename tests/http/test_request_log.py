@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Iterator
@@ -10,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from stateset_gateway.http.logs import JsonFormatter, RequestLog, request_id_var
+from stateset_gateway.http.logs import FLUSH_SECONDS, JsonFormatter, RequestLog, request_id_var
 
 FIELDS = {"method": "POST", "path": "/graphql", "status": 200, "duration_ms": 0.42}
 
@@ -35,12 +36,22 @@ def isolated_logger(tmp_path: Path) -> Iterator[tuple[logging.Logger, Path]]:
         logger.propagate = True
 
 
+def _alone(isolated: tuple[logging.Logger, Path]) -> tuple[logging.Logger, Path]:
+    """The isolated logger with only its own handler: pytest's log capture attaches itself to every
+    non-propagating logger as a test starts, and would otherwise take each line through logging."""
+    logger, _ = isolated
+    for handler in [h for h in logger.handlers if not getattr(h, "_stateset", False)]:
+        logger.removeHandler(handler)
+    return isolated
+
+
 def _lines(path: Path) -> list[dict[str, object]]:
     return [json.loads(line) for line in path.read_text().splitlines()]
 
 
 def test_written_line_matches_what_logging_would_write(isolated_logger: tuple[logging.Logger, Path]) -> None:
-    logger, path = isolated_logger
+    logger, path = _alone(isolated_logger)
+    assert RequestLog(logger.name)._own_handlers() is not None  # the direct path is the one tested
     token = request_id_var.set("req-0123456789abcdef")
     try:
         RequestLog(logger.name).write(dict(FIELDS))  # only our handler listens: written directly
@@ -51,6 +62,21 @@ def test_written_line_matches_what_logging_would_write(isolated_logger: tuple[lo
     assert direct.pop("timestamp") and through_logging.pop("timestamp")
     assert direct == through_logging == {"level": "info", "logger": logger.name, "message": "request",
                                          "request_id": "req-0123456789abcdef", **FIELDS}
+
+
+async def test_served_lines_reach_the_stream_by_themselves_and_in_order(
+    isolated_logger: tuple[logging.Logger, Path]
+) -> None:
+    """In an event loop a line is flushed with the others of its moment, not one by one: it still
+    reaches the file with nothing else written after it, and a record written through logging in
+    between stays in between."""
+    logger, path = _alone(isolated_logger)
+    lines = RequestLog(logger.name)
+    lines.write({**FIELDS, "path": "/first"})
+    logger.warning("between")
+    lines.write({**FIELDS, "path": "/last"})
+    await asyncio.sleep(FLUSH_SECONDS * 4)
+    assert [line.get("path", line["message"]) for line in _lines(path)] == ["/first", "between", "/last"]
 
 
 def test_line_goes_through_logging_when_anything_else_listens(

@@ -10,7 +10,6 @@ Pure ASGI (not BaseHTTPMiddleware) because it sits on the hot path of every requ
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -21,6 +20,7 @@ from starlette.requests import ClientDisconnect
 from stateset_gateway import errors
 from stateset_gateway.auth.caller import Callers
 from stateset_gateway.db.errors import to_domain_error
+from stateset_gateway.http.deadlines import Deadlines
 from stateset_gateway.http.logs import RequestLog, new_request_id, request_id_var
 from stateset_gateway.http.metrics import Metrics
 from stateset_gateway.http.state import SCOPE_KEY, RequestState
@@ -59,6 +59,7 @@ class RequestContextMiddleware:
         self.render_rest = render_rest
         self.max_body_bytes = max_body_bytes
         self.timeout_seconds = timeout_seconds
+        self.deadlines = Deadlines(timeout_seconds)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -114,8 +115,9 @@ class RequestContextMiddleware:
             if length is not None and length.isdigit() and int(length) > self.max_body_bytes:
                 await fail(errors.PayloadTooLarge(f"Request body exceeds {self.max_body_bytes} bytes"))
             else:
-                # asyncio.timeout, not wait_for: the request runs in its own task, with no second task per request.
-                async with asyncio.timeout(self.timeout_seconds):
+                # In the request's own task (no second task per request, as wait_for would make) and on
+                # one timer for all requests (deadlines.py).
+                with self.deadlines.limit():
                     await self.app(scope, self._limited(receive), send_with_id)
         except ClientDisconnect:  # gone before its body arrived: nobody to answer, nothing went wrong here
             status = CLIENT_CLOSED_REQUEST

@@ -129,13 +129,13 @@ class RequestLog:
         if request_id:
             entry["request_id"] = request_id
         entry.update(fields)
-        line = orjson.dumps(entry, default=str, option=orjson.OPT_APPEND_NEWLINE).decode()
+        line = orjson.dumps(entry, default=str, option=orjson.OPT_APPEND_NEWLINE)
         for handler in handlers:
             with handler.lock:  # type: ignore[union-attr]  # the lock StreamHandler.emit takes
                 try:
                     if isinstance(handler, RotatingFileHandler):
-                        _roll_over_before(handler, line)
-                    handler.stream.write(line)
+                        _roll_over_before(handler, len(line))
+                    _write(handler.stream, line)
                 except Exception:  # as logging does: a broken log stream never fails the request
                     pass
             self._unflushed[id(handler)] = handler
@@ -173,9 +173,29 @@ class RequestLog:
         return found
 
 
-def _roll_over_before(handler: RotatingFileHandler, line: str) -> None:
-    """What `RotatingFileHandler.emit` checks before a record, for a line written without one."""
+def _write(stream: Any, line: bytes) -> None:
+    """The UTF-8 line into a text stream's byte buffer when it has one, past the text layer: no
+    decoding and encoding again, and the buffer knows its position cheaply (_position). Whatever
+    logging writes to the same stream goes through the text layer and is flushed by the end of its
+    handler's emit, so nothing is left there to be overtaken."""
+    buffer = getattr(stream, "buffer", None)
+    if buffer is not None:
+        buffer.write(line)
+    else:
+        stream.write(line.decode())
+
+
+def _position(stream: Any) -> int:
+    """Where the next byte goes: a text stream's own tell() flushes its text layer and rebuilds
+    its decoder's state, some microseconds a request; its byte buffer's costs next to nothing."""
+    buffer = getattr(stream, "buffer", None)
+    return int(buffer.tell() if buffer is not None else stream.tell())
+
+
+def _roll_over_before(handler: RotatingFileHandler, size: int) -> None:
+    """What `RotatingFileHandler.emit` checks before a record, for a line of `size` bytes written
+    without one."""
     if handler.stream is None:  # closed by a previous rollover's failure, or opened lazily
         handler.stream = handler._open()
-    if handler.maxBytes > 0 and handler.stream.tell() + len(line) >= handler.maxBytes:
+    if handler.maxBytes > 0 and _position(handler.stream) + size >= handler.maxBytes:
         handler.doRollover()

@@ -56,7 +56,8 @@ class Durations:
     thread. The exposition is the same: cumulative buckets with Go-style `le` labels, `_count`,
     `_sum` and `_created`, for each label set seen."""
 
-    def __init__(self, name: str, documentation: str, labels: tuple[str, ...], bounds: tuple[float, ...]) -> None:
+    def __init__(self, name: str, documentation: str, labels: tuple[str, ...],
+                 bounds: tuple[float, ...]) -> None:
         self.name, self.documentation, self.labels = name, documentation, labels
         self.bounds = bounds
         self._les = [floatToGoString(bound) for bound in (*bounds, math.inf)]

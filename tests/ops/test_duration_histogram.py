@@ -24,7 +24,9 @@ def _without_created_times(text: bytes) -> str:
 
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.tuples(LABELS, VALUES), max_size=40))
-def test_the_same_exposition_as_prometheus_clients_histogram(observations: list[tuple[tuple[str, str, int], float]]) -> None:
+def test_the_same_exposition_as_prometheus_clients_histogram(
+    observations: list[tuple[tuple[str, str, int], float]],
+) -> None:
     ours, reference = CollectorRegistry(), CollectorRegistry()
     durations = Durations("http_request_duration_seconds", "Time to answer an HTTP request",
                           ("method", "route", "status"), BOUNDS)

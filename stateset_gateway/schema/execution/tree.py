@@ -127,7 +127,7 @@ class ObjectPlan:
 class Plan:
     operation: OperationDefinitionNode
     root: ObjectPlan
-    calls_resolvers: bool = field(init=False)  # whether a root field has a resolver to call (not only __typename)
+    calls_resolvers: bool = field(init=False)  # a root field has a resolver to call (not only __typename)
 
     def __post_init__(self) -> None:
         self.calls_resolvers = any(f.kind is Kind.ROOT for f in self.root.fields)

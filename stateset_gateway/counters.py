@@ -56,6 +56,11 @@ class LocalStorage(Storage, MovingWindowSupport):
         self._sweep_at = now + 60
 
     async def incr(self, key: str, expiry: int, amount: int = 1) -> int:
+        return self.window(key, expiry, amount)[0]
+
+    def window(self, key: str, expiry: int, amount: int) -> tuple[int, float]:
+        """`incr` and `get_expiry` in one synchronous call, for the strategy that spends on every
+        request (rate_limit.FixedWindow): the count after adding `amount`, and when the window ends."""
         now = time.time()
         if now >= self._sweep_at or len(self.windows) > MAX_COUNTERS:
             self._sweep(now)
@@ -63,7 +68,7 @@ class LocalStorage(Storage, MovingWindowSupport):
         if window is None or window[0] <= now:
             window = self.windows[key] = [now + expiry, 0]
         window[1] += amount
-        return int(window[1])
+        return int(window[1]), window[0]
 
     async def get(self, key: str) -> int:
         window = self.windows.get(key)

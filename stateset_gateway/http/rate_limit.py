@@ -34,7 +34,7 @@ from limits.aio.strategies import FixedWindowRateLimiter
 
 from stateset_gateway import errors
 from stateset_gateway.config import Settings
-from stateset_gateway.counters import storage_for
+from stateset_gateway.counters import LocalStorage, storage_for
 from stateset_gateway.http.state import SCOPE_KEY
 
 log = logging.getLogger("stateset_gateway.rate_limit")
@@ -71,16 +71,21 @@ class FixedWindow(FixedWindowRateLimiter):
     calls; on every request that was 4 us, nearly a tenth of the floor. `spend` takes the key built once
     per caller (`RateLimiter` keeps them) and makes two calls (one more for a cost above 1: a request
     the budget cannot pay for whole spends nothing, so a refused expensive query does not also use up
-    what cheaper ones could still have had)."""
+    what cheaper ones could still have had). On the process's own counters a request's spend is
+    one synchronous call (`LocalStorage.window`): no coroutine per storage call."""
 
     def __init__(self, storage: Storage, item: RateLimitItem) -> None:
         super().__init__(storage)
         self.item = item
         self.expiry = item.get_expiry()
+        self.local = storage if isinstance(storage, LocalStorage) else None
 
     async def spend(self, key: str, cost: int = 1) -> tuple[bool, int, float]:
         """(allowed, remaining, reset time in epoch seconds) for the counter `item.key_for(...)` named."""
         storage, item = self.storage, self.item
+        if self.local is not None and cost == 1:
+            used, reset_at = self.local.window(key, self.expiry, 1)
+            return used <= item.amount, max(0, item.amount - used), reset_at
         if cost > 1:
             used = await storage.get(key)
             if used + cost > item.amount:

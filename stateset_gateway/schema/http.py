@@ -276,7 +276,8 @@ class GraphQLEndpoint:
             if refused is not None:
                 return self._refuse(refused, media, extensions={"cost": cost_report})
 
-        context = Context(request=request, db=request.app.state.db, settings=request.app.state.settings)
+        app_state = request.app.state
+        context = Context(request=request, db=app_state.db, settings=app_state.settings)
         result = await self.planned.execute(document, context, variables, operation_name) if self.planned else None
         if result is None:  # not planned: graphql-core runs the operation
             result = execute(self.schema, document, context_value=context, variable_values=variables,

@@ -75,44 +75,114 @@ def configure_logging(level: str = "INFO", file: Path | None = None) -> None:
     work and it never fills the disk). Idempotent: safe to call per app."""
     root = logging.getLogger()
     for handler in list(root.handlers):
-        if getattr(handler, "_stateset", False):
+        if isinstance(handler, LineBatching):  # ours, from an earlier call
             root.removeHandler(handler)
-            handler.close()  # a FileHandler's file; a StreamHandler leaves stdout open
-    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stdout)]
+            handler.close()  # a file handler's file; the stream handler leaves stdout open
+    handlers: list[logging.Handler] = [JsonStreamHandler(sys.stdout)]
     if file is not None:
         file.parent.mkdir(parents=True, exist_ok=True)
-        handlers.append(RotatingFileHandler(file, maxBytes=LOG_FILE_MAX_BYTES, backupCount=LOG_FILE_BACKUPS,
-                                            encoding="utf-8"))
+        handlers.append(JsonFileHandler(file, maxBytes=LOG_FILE_MAX_BYTES, backupCount=LOG_FILE_BACKUPS))
     for handler in handlers:
-        handler.setFormatter(JsonFormatter())
-        handler._stateset = True  # type: ignore[attr-defined]
         root.addHandler(handler)
     root.setLevel(level)
     for noisy in ("uvicorn.access", "httpx", "httpcore", "aiosqlite"):  # aiosqlite logs SQL parameters at DEBUG
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
+class LineBatching(logging.Handler):
+    """What the handlers configure_logging installs add to logging's: request lines (RequestLog),
+    already encoded, wait in the handler and go out together in one write when RequestLog flushes
+    them, and ahead of any record the handler emits, and when it flushes or closes, so lines keep
+    the order they were written in. A write per line was a system call per request wherever
+    stdout is unbuffered, as PYTHONUNBUFFERED=1 (the Docker image's) makes it."""
+
+    def __init__(self) -> None:
+        self.pending: list[bytes] = []
+        self.setFormatter(JsonFormatter())
+
+    def add_line(self, line: bytes) -> None:
+        with self.lock:  # type: ignore[union-attr]  # another thread's emit may be writing them out
+            self.pending.append(line)
+
+    def write_pending(self) -> None:
+        """Write the waiting lines out; with the handler's lock held."""
+        if self.pending:
+            lines, self.pending = self.pending, []
+            try:
+                self.write_lines(lines)
+            except Exception:  # as logging does: a broken log stream never fails the request
+                pass
+
+    def write_lines(self, lines: list[bytes]) -> None:
+        raise NotImplementedError
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.write_pending()  # logging's handle() holds the lock
+        super().emit(record)  # type: ignore[safe-super]  # the stream handler's, after this class in the MRO
+
+    def flush(self) -> None:
+        with self.lock:  # type: ignore[union-attr]
+            self.write_pending()
+        super().flush()
+
+    def close(self) -> None:
+        with self.lock:  # type: ignore[union-attr]
+            self.write_pending()
+        super().close()
+
+
+class JsonStreamHandler(LineBatching, logging.StreamHandler):  # type: ignore[type-arg]
+    def __init__(self, stream: Any) -> None:
+        logging.StreamHandler.__init__(self, stream)
+        LineBatching.__init__(self)
+
+    def write_lines(self, lines: list[bytes]) -> None:
+        _write(self.stream, b"".join(lines))
+
+
+class JsonFileHandler(LineBatching, RotatingFileHandler):
+    """The log file, rotated by size: waiting lines are checked against the bound as
+    `RotatingFileHandler.emit` checks a record, with one look at the file's size for all of them."""
+
+    def __init__(self, filename: Path, maxBytes: int = 0, backupCount: int = 0) -> None:  # noqa: N803
+        RotatingFileHandler.__init__(self, filename, maxBytes=maxBytes, backupCount=backupCount, encoding="utf-8")
+        LineBatching.__init__(self)
+
+    def write_lines(self, lines: list[bytes]) -> None:
+        if self.stream is None:  # closed by a previous rollover's failure, or opened lazily
+            self.stream = self._open()
+        if self.maxBytes <= 0:
+            _write(self.stream, b"".join(lines))
+            return
+        position, start = _position(self.stream), 0
+        for i, line in enumerate(lines):
+            if position + len(line) >= self.maxBytes:
+                _write(self.stream, b"".join(lines[start:i]))
+                self.doRollover()
+                position, start = _position(self.stream), i
+            position += len(line)
+        _write(self.stream, b"".join(lines[start:]))
+
+
 class RequestLog:
     """The line every request writes: `{"message": "request", "method", "path", "status", "duration_ms"}`.
 
     When the only listeners are the JSON handlers `configure_logging` installed, it renders that line
-    itself, exactly as `JsonFormatter` would, and writes it to their streams under their locks:
-    logging's generic path (a LogRecord with some twenty attributes, two levels of handler dispatch,
-    the formatter's field scan) cost a fifth of the CPU of a trivial request. Whenever anything else
-    listens (a handler or filter an operator or a test added, a handler's own level), the line goes
-    through `logging` as any other, so nothing that observes logging misses it.
+    itself, exactly as `JsonFormatter` would, and hands it to them (LineBatching): logging's generic
+    path (a LogRecord with some twenty attributes, two levels of handler dispatch, the formatter's
+    field scan) cost a fifth of the CPU of a trivial request. Whenever anything else listens (a
+    handler or filter an operator or a test added, a handler's own level), the line goes through
+    `logging` as any other, so nothing that observes logging misses it.
 
-    Written directly, the line is not flushed at once: in a served process the lines of the next
-    FLUSH_SECONDS are flushed together, as nginx buffers its access log. A flush per line was a write
-    system call per request, 7 % of a trivial request's CPU. Any other record (a warning, an error)
-    goes through its handler's own emit, which flushes the stream with the waiting lines ahead of it,
-    so the order of lines is kept; at exit, logging and Python flush what is left. Outside an event
-    loop (a command, a test) the line is flushed at once.
+    In a served process the lines of the next FLUSH_SECONDS are written out together, as nginx
+    buffers its access log: a write per line was a system call per request, 7 % of a trivial
+    request's CPU. At exit, logging flushes its handlers and with them what is left. Outside an
+    event loop (a command, a test) the line is written at once.
     """
 
     def __init__(self, name: str) -> None:
         self.logger = logging.getLogger(name)
-        self._unflushed: dict[int, logging.StreamHandler[Any]] = {}  # written to since the last flush
+        self._unflushed: dict[int, LineBatching] = {}  # given lines since the last flush
         self._flush_on: asyncio.AbstractEventLoop | None = None  # the loop the next flush is scheduled on
 
     def write(self, fields: dict[str, Any]) -> None:
@@ -131,71 +201,60 @@ class RequestLog:
         entry.update(fields)
         line = orjson.dumps(entry, default=str, option=orjson.OPT_APPEND_NEWLINE)
         for handler in handlers:
-            with handler.lock:  # type: ignore[union-attr]  # the lock StreamHandler.emit takes
-                try:
-                    if isinstance(handler, RotatingFileHandler):
-                        _roll_over_before(handler, len(line))
-                    _write(handler.stream, line)
-                except Exception:  # as logging does: a broken log stream never fails the request
-                    pass
+            handler.add_line(line)
             self._unflushed[id(handler)] = handler
+        scheduled = self._flush_on
+        if scheduled is not None and scheduled.is_running():  # (asking for the running loop is a getpid call)
+            return
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:  # no event loop: nothing would flush it later
             self.flush()
             return
-        if self._flush_on is not loop:  # none scheduled, or on another loop, which may never run it
-            self._flush_on = loop
-            loop.call_later(FLUSH_SECONDS, self.flush)
+        self._flush_on = loop  # none was scheduled, or on a loop that has stopped and may never run it
+        loop.call_later(FLUSH_SECONDS, self.flush)
 
     def flush(self) -> None:
-        """Write out the lines waiting in the streams' buffers."""
+        """Write out the lines waiting in the handlers."""
         self._flush_on = None
         handlers, self._unflushed = self._unflushed, {}
         for handler in handlers.values():
             try:
                 handler.flush()
-            except Exception:  # a handler closed meanwhile (its lines were flushed as it closed)
+            except Exception:  # a handler closed meanwhile (its lines were written as it closed)
                 pass
 
-    def _own_handlers(self) -> list[logging.StreamHandler[Any]] | None:
+    def _own_handlers(self) -> list[LineBatching] | None:
         """The handlers an INFO record of this logger would reach, if they are all ours; else None."""
-        found: list[logging.StreamHandler[Any]] = []
+        found: list[LineBatching] = []
         logger: logging.Logger | None = self.logger
         while logger is not None:
             if logger.filters:
                 return None
             for handler in logger.handlers:
-                if not getattr(handler, "_stateset", False) or handler.filters or handler.level > logging.INFO:
+                if not isinstance(handler, LineBatching) or handler.filters or handler.level > logging.INFO:
                     return None
-                found.append(handler)  # type: ignore[arg-type]
+                found.append(handler)
             logger = logger.parent if logger.propagate else None
         return found
 
 
-def _write(stream: Any, line: bytes) -> None:
-    """The UTF-8 line into a text stream's byte buffer when it has one, past the text layer: no
+def _write(stream: Any, data: bytes) -> None:
+    """UTF-8 lines into a text stream's byte buffer when it has one, past the text layer: no
     decoding and encoding again, and the buffer knows its position cheaply (_position). Whatever
     logging writes to the same stream goes through the text layer and is flushed by the end of its
     handler's emit, so nothing is left there to be overtaken."""
+    if not data:
+        return
     buffer = getattr(stream, "buffer", None)
     if buffer is not None:
-        buffer.write(line)
+        buffer.write(data)
     else:
-        stream.write(line.decode())
+        stream.write(data.decode())
 
 
 def _position(stream: Any) -> int:
     """Where the next byte goes: a text stream's own tell() flushes its text layer and rebuilds
-    its decoder's state, some microseconds a request; its byte buffer's costs next to nothing."""
+    its decoder's state; its byte buffer's costs less."""
     buffer = getattr(stream, "buffer", None)
     return int(buffer.tell() if buffer is not None else stream.tell())
-
-
-def _roll_over_before(handler: RotatingFileHandler, size: int) -> None:
-    """What `RotatingFileHandler.emit` checks before a record, for a line of `size` bytes written
-    without one."""
-    if handler.stream is None:  # closed by a previous rollover's failure, or opened lazily
-        handler.stream = handler._open()
-    if handler.maxBytes > 0 and _position(handler.stream) + size >= handler.maxBytes:
-        handler.doRollover()

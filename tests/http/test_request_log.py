@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import logging
 from collections.abc import Iterator
@@ -11,7 +12,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-from stateset_gateway.http.logs import FLUSH_SECONDS, JsonFormatter, RequestLog, request_id_var
+from stateset_gateway.http.logs import (
+    FLUSH_SECONDS,
+    JsonFileHandler,
+    JsonFormatter,
+    JsonStreamHandler,
+    RequestLog,
+    request_id_var,
+)
 
 FIELDS = {"method": "POST", "path": "/graphql", "status": 200, "duration_ms": 0.42}
 
@@ -24,9 +32,7 @@ def isolated_logger(tmp_path: Path) -> Iterator[tuple[logging.Logger, Path]]:
     logger.propagate = False
     logger.setLevel(logging.INFO)
     path = tmp_path / "requests.jsonl"
-    handler = logging.FileHandler(path, encoding="utf-8")
-    handler.setFormatter(JsonFormatter())
-    handler._stateset = True  # type: ignore[attr-defined]  # as configure_logging marks its own
+    handler = JsonFileHandler(path)  # as configure_logging makes its own
     logger.addHandler(handler)
     try:
         yield logger, path
@@ -40,7 +46,7 @@ def _alone(isolated: tuple[logging.Logger, Path]) -> tuple[logging.Logger, Path]
     """The isolated logger with only its own handler: pytest's log capture attaches itself to every
     non-propagating logger as a test starts, and would otherwise take each line through logging."""
     logger, _ = isolated
-    for handler in [h for h in logger.handlers if not getattr(h, "_stateset", False)]:
+    for handler in [h for h in logger.handlers if not isinstance(h, JsonFileHandler)]:
         logger.removeHandler(handler)
     return isolated
 
@@ -77,6 +83,30 @@ async def test_served_lines_reach_the_stream_by_themselves_and_in_order(
     lines.write({**FIELDS, "path": "/last"})
     await asyncio.sleep(FLUSH_SECONDS * 4)
     assert [line.get("path", line["message"]) for line in _lines(path)] == ["/first", "between", "/last"]
+
+
+async def test_served_lines_go_out_together_to_an_unbuffered_stream(tmp_path: Path) -> None:
+    """stdout as PYTHONUNBUFFERED=1 (the Docker image's setting) makes it: a stream that writes
+    whatever it is given at once. The lines of a moment still go out together, not one system
+    call each: none is there as it is written, all are, in order, within FLUSH_SECONDS."""
+    path = tmp_path / "stdout"
+    stream = io.TextIOWrapper(io.FileIO(path, "w"), encoding="utf-8", write_through=True)
+    logger = logging.getLogger("stateset_gateway.test_request_log.unbuffered")
+    logger.propagate = False
+    logger.setLevel(logging.INFO)
+    handler = JsonStreamHandler(stream)
+    logger.handlers = [handler]
+    try:
+        lines = RequestLog(logger.name)
+        for n in range(3):
+            lines.write({**FIELDS, "path": f"/{n}"})
+        assert path.read_bytes() == b""
+        await asyncio.sleep(FLUSH_SECONDS * 4)
+        assert [line["path"] for line in _lines(path)] == ["/0", "/1", "/2"]
+    finally:
+        logger.handlers = []
+        logger.propagate = True
+        stream.close()
 
 
 def test_line_goes_through_logging_when_anything_else_listens(

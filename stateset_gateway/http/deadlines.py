@@ -25,13 +25,17 @@ class Deadlines:
         self._loops: dict[asyncio.AbstractEventLoop, _Running] = {}
 
     def limit(self) -> Limit:
-        loop = asyncio.get_running_loop()
+        """The current task's block: its loop is the task's (asyncio.get_running_loop() and
+        current_task() each make a getpid system call on Python 3.11; current_task alone is one)."""
+        task = asyncio.current_task()
+        assert task is not None, "a deadline is for a block run by a task"
+        loop = task.get_loop()
         running = self._loops.get(loop)
         if running is None:
             for closed in [other for other in self._loops if other.is_closed()]:
                 del self._loops[closed]
             running = self._loops[loop] = _Running(loop)
-        return Limit(running, loop.time() + self.seconds)
+        return Limit(running, task, loop.time() + self.seconds)
 
 
 class _Running:
@@ -63,16 +67,14 @@ class Limit:
 
     __slots__ = ("running", "deadline", "task", "cancelling", "expired")
 
-    def __init__(self, running: _Running, deadline: float) -> None:
+    def __init__(self, running: _Running, task: asyncio.Task[object], deadline: float) -> None:
         self.running = running
+        self.task = task
         self.deadline = deadline
         self.expired = False
 
     def __enter__(self) -> Limit:
-        task = asyncio.current_task()
-        assert task is not None, "a deadline is for a block run by a task"
-        self.task = task
-        self.cancelling = task.cancelling()
+        self.cancelling = self.task.cancelling()
         running = self.running
         running.blocks[id(self)] = self
         if running.timer is None:

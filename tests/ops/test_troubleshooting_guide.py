@@ -12,6 +12,7 @@ import re
 import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -20,6 +21,7 @@ import pytest
 import yaml
 
 from stateset_gateway.config import load_settings
+from stateset_gateway.http.logs import FLUSH_SECONDS
 from tests.support import services
 from tests.support.databases import fresh_database
 from tests.support.served import CLI, Served, cli_env, served_gateway
@@ -118,6 +120,7 @@ def _run_blocks(document: Path, not_run: dict[tuple[str, int], str], prints: dic
         script = script.replace(":8080", f":{served.port}")
         if "req-abc123" in script:  # the request the guide looks for in the log
             httpx.get(f"{served.url}/api/v1/order", headers={"X-Request-ID": "req-abc123"}, timeout=10)
+            time.sleep(FLUSH_SECONDS * 4)  # a served request's line reaches the file within FLUSH_SECONDS
         run = subprocess.run(["bash", "-eo", "pipefail", "-c", script], env=env, cwd=served.folder,
                              capture_output=True, text=True, timeout=180, check=False)
         output = run.stdout + run.stderr
